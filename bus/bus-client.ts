@@ -1,0 +1,198 @@
+import { connect, PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
+import { RequestTimeoutError } from './errors.js';
+import type { Credentials } from './nats-server.js';
+import { subjects } from './subjects.js';
+
+export interface SubscribeOptions {
+  queue?: string;
+  /**
+   * Accept a bare JSON object (not an envelope) and wrap it, so users can publish
+   * `{"target":"worker-1"}` with a plain `nats pub`. Used for `chaos.*` and `approvals.*`.
+   */
+  acceptBare?: boolean;
+}
+
+export type EnvelopeHandler<T> = (env: Envelope<T>, msg: Msg) => void | Promise<void>;
+
+const MAX_RAW = 4096;
+
+/**
+ * One component's connection to the bus: typed publish, validated subscribe with
+ * dead-lettering, and action calls that wait for `results.<actionId>`.
+ */
+export class BusClient {
+  readonly deadlettered = new Map<string, number>();
+  #subs: Subscription[] = [];
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly component: string,
+    readonly log: Logger,
+  ) {}
+
+  static async connect(creds: Credentials, component: string, log: Logger): Promise<BusClient> {
+    const nc = await connect({
+      servers: creds.url,
+      user: creds.user,
+      pass: creds.password,
+      name: component,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    const client = new BusClient(nc, component, log.child({ component }));
+    void client.#watchStatus();
+    return client;
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'error' && s.error instanceof PermissionViolationError) {
+        const e = s.error;
+        this.log.warn({ subject: e.subject, operation: e.operation }, 'permission violation');
+        if (e.subject !== subjects.aclViolation) {
+          this.publish(subjects.aclViolation, 'acl.violation', {
+            actor: this.component,
+            subject: e.subject,
+            operation: e.operation,
+            source: 'self-report',
+            time: new Date().toISOString(),
+          });
+        }
+      } else if (s.type === 'disconnect' || s.type === 'reconnect') {
+        this.log.info({ status: s.type }, 'bus connection');
+      }
+    }
+  }
+
+  /** Publishes `data` in an envelope of `type` on `subject`. */
+  publish<T>(subject: string, type: string, data: T, extra: { target?: string; trace?: Record<string, string> } = {}): Envelope<T> {
+    const env = makeEnvelope(type, this.component, data, { subject, ...extra });
+    this.nc.publish(subject, JSON.stringify(env));
+    return env;
+  }
+
+  /** Sends a refused message to `deadletter.<origin>` with the reason, and counts it. */
+  deadletter(msg: Msg, reason: string): void {
+    const origin = msg.subject.split('.')[0] || 'unknown';
+    this.deadlettered.set(origin, (this.deadlettered.get(origin) ?? 0) + 1);
+    const raw = msg.string();
+    this.log.warn({ subject: msg.subject, reason }, 'message dead-lettered');
+    this.publish(subjects.deadletter(/^[A-Za-z0-9_-]+$/.test(origin) ? origin : 'unknown'), 'deadletter', {
+      subject: msg.subject,
+      reason,
+      droppedBy: this.component,
+      raw: raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw,
+    });
+  }
+
+  /** Total number of messages this client refused. */
+  get deadletterCount(): number {
+    let n = 0;
+    for (const v of this.deadlettered.values()) n += v;
+    return n;
+  }
+
+  /**
+   * Subscribes with validation: a message that is not JSON, not an envelope, or whose `data`
+   * fails `schema` is dead-lettered and never reaches `handler`. A throwing handler is logged
+   * and the subscription keeps running.
+   */
+  subscribe<S extends z.ZodType>(
+    pattern: string,
+    schema: S,
+    handler: EnvelopeHandler<z.infer<S>>,
+    opts: SubscribeOptions = {},
+  ): Subscription {
+    const sub = this.nc.subscribe(pattern, {
+      queue: opts.queue,
+      callback: (err, msg) => {
+        if (err) {
+          this.log.error({ err, pattern }, 'subscription error');
+          return;
+        }
+        const env = this.decode(msg, schema, opts.acceptBare ?? false);
+        if (!env) return;
+        try {
+          const r = handler(env, msg);
+          if (r instanceof Promise) r.catch((e: unknown) => this.log.error({ err: e, subject: msg.subject }, 'handler failed'));
+        } catch (e) {
+          this.log.error({ err: e, subject: msg.subject }, 'handler failed');
+        }
+      },
+    });
+    this.#subs.push(sub);
+    return sub;
+  }
+
+  /** Decodes and validates one message; dead-letters it and returns null when invalid. */
+  decode<S extends z.ZodType>(msg: Msg, schema: S, acceptBare: boolean): Envelope<z.infer<S>> | null {
+    let json: unknown;
+    try {
+      json = JSON.parse(msg.string());
+    } catch (e) {
+      this.deadletter(msg, `not JSON: ${(e as Error).message}`);
+      return null;
+    }
+    const looksLikeEnvelope = typeof json === 'object' && json !== null && 'type' in json && 'data' in json;
+    let envelope: Envelope;
+    if (looksLikeEnvelope || !acceptBare) {
+      const parsed = EnvelopeSchema.safeParse(json);
+      if (!parsed.success) {
+        this.deadletter(msg, `invalid envelope: ${describeZodError(parsed.error)}`);
+        return null;
+      }
+      envelope = parsed.data;
+    } else {
+      envelope = makeEnvelope(msg.subject, 'bare', json, { subject: msg.subject });
+    }
+    const data = schema.safeParse(envelope.data);
+    if (!data.success) {
+      this.deadletter(msg, `invalid data for ${msg.subject}: ${describeZodError(data.error)}`);
+      return null;
+    }
+    return { ...envelope, data: data.data as z.infer<S> };
+  }
+
+  /**
+   * Publishes an action request and waits for its result on `results.<actionId>`.
+   * Subscribes before publishing, so a fast handler's answer is never missed.
+   */
+  async call<S extends z.ZodType>(
+    subject: string,
+    actionId: string,
+    data: unknown,
+    resultSchema: S,
+    timeoutMs: number,
+    extra: { target?: string } = {},
+  ): Promise<Envelope<z.infer<S>>> {
+    const resultSubject = subjects.result(actionId);
+    return new Promise((resolve, reject) => {
+      const sub = this.nc.subscribe(resultSubject, { max: 1 });
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new RequestTimeoutError(resultSubject, timeoutMs));
+      }, timeoutMs);
+      void (async () => {
+        for await (const msg of sub) {
+          clearTimeout(timer);
+          const env = this.decode(msg, resultSchema, false);
+          if (env) resolve(env);
+          else reject(new Error(`invalid result on ${resultSubject}`));
+        }
+      })();
+      this.publish(subject, 'action.request', data, extra);
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#subs) s.unsubscribe();
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}

@@ -1,0 +1,54 @@
+/** Errors raised by the bus layer. Each has a stable `code` and says what to do. */
+export class BusError extends Error {
+  override name = 'BusError';
+  readonly code: string;
+  /** A transient error may succeed when retried; a permanent one will not. */
+  readonly transient: boolean;
+  constructor(code: string, message: string, opts: { cause?: unknown; transient?: boolean } = {}) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.transient = opts.transient ?? false;
+  }
+}
+
+export class InvalidSubjectTokenError extends BusError {
+  override name = 'InvalidSubjectTokenError';
+  constructor(token: string, what: string) {
+    super(
+      'BUS_INVALID_TOKEN',
+      `${what} "${token}" cannot be used in a subject: use letters, digits, "_" or "-" only (no ".", "*", ">" or spaces)`,
+    );
+  }
+}
+
+export class NatsServerMissingError extends BusError {
+  override name = 'NatsServerMissingError';
+  constructor(cause?: unknown) {
+    super(
+      'BUS_NATS_SERVER_MISSING',
+      'nats-server was not found on PATH. Install it (Debian/Ubuntu: `apt-get install nats-server`; or download it from https://github.com/nats-io/nats-server/releases) or set NATS_URL to an existing server.',
+      { cause },
+    );
+  }
+}
+
+export class NatsServerStartError extends BusError {
+  override name = 'NatsServerStartError';
+  constructor(message: string, cause?: unknown) {
+    super('BUS_NATS_SERVER_START', message, { cause, transient: true });
+  }
+}
+
+export class RequestTimeoutError extends BusError {
+  override name = 'RequestTimeoutError';
+  constructor(subject: string, timeoutMs: number) {
+    super('BUS_REQUEST_TIMEOUT', `no answer on ${subject} within ${timeoutMs} ms`, { transient: true });
+  }
+}
+
+export class AclPolicyError extends BusError {
+  override name = 'AclPolicyError';
+  constructor(file: string, message: string) {
+    super('BUS_ACL_POLICY', `${file}: ${message}`);
+  }
+}

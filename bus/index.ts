@@ -1,0 +1,9 @@
+/** The bus: NATS connection, subject catalogue, envelope and payload schemas, ACL policy, managed nats-server. */
+export { BusClient, type SubscribeOptions, type EnvelopeHandler } from './bus-client.js';
+export { subjects, subjectToken, subjectMatches, isValidSubjectPattern, RUN_PHASES, type RunPhase } from './subjects.js';
+export { EnvelopeSchema, makeEnvelope, newId, describeZodError, type Envelope } from './envelope.js';
+export * from './payloads.js';
+export { startHeartbeat } from './heartbeat.js';
+export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
+export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';
+export * from './errors.js';

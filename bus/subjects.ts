@@ -1,0 +1,51 @@
+import { InvalidSubjectTokenError } from './errors.js';
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** Checks that a value is one safe subject token (no dots, wildcards or spaces). */
+export function subjectToken(value: string, what = 'name'): string {
+  if (!TOKEN.test(value)) throw new InvalidSubjectTokenError(value, what);
+  return value;
+}
+
+/** The subject catalogue of DESIGN.md. Every subject Homeostat publishes is built here. */
+export const subjects = {
+  heartbeat: (component: string) => `heartbeat.${subjectToken(component, 'component')}` as const,
+  heartbeatAll: 'heartbeat.>' as const,
+  event: (family: string, kind: string) =>
+    `events.${subjectToken(family, 'event family')}.${subjectToken(kind, 'event kind')}` as const,
+  eventsAll: 'events.>' as const,
+  action: (handler: string, verb: string) =>
+    `actions.${subjectToken(handler, 'handler')}.${subjectToken(verb, 'verb')}` as const,
+  result: (actionId: string) => `results.${subjectToken(actionId, 'action id')}` as const,
+  run: (runId: string, phase: RunPhase) => `runs.${subjectToken(runId, 'run id')}.${phase}` as const,
+  runsAll: 'runs.>' as const,
+  approval: (runId: string) => `approvals.${subjectToken(runId, 'run id')}` as const,
+  chaos: (fault: string) => `chaos.${subjectToken(fault, 'fault')}` as const,
+  chaosAll: 'chaos.>' as const,
+  aclViolation: 'acl.violation' as const,
+  deadletter: (origin: string) => `deadletter.${subjectToken(origin, 'origin')}` as const,
+  deadletterAll: 'deadletter.>' as const,
+} as const;
+
+export const RUN_PHASES = ['started', 'step', 'awaiting_approval', 'resolved', 'failed', 'stopped'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+
+/** NATS subject matching with `*` (one token) and `>` (one or more trailing tokens). */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const tok = p[i];
+    if (tok === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (tok !== '*' && tok !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** True when `pattern` is a well-formed NATS subject or wildcard pattern. */
+export function isValidSubjectPattern(pattern: string): boolean {
+  const toks = pattern.split('.');
+  return toks.every((t, i) => t.length > 0 && !/\s/.test(t) && (t === '>' ? i === toks.length - 1 : !t.includes('>')) && (t === '*' || !t.includes('*')));
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigFileError, formatProblem, loadSettings, SettingsError } from '../config/index.js';
+import { BusError } from '../bus/index.js';
+import { ACTION_CATALOGUE } from '../handlers/index.js';
+import { loadPlaybookFile } from '../playbooks/index.js';
+import { ChaosAgent, TargetError } from '../targets/index.js';
+import { startHeartbeat } from '../bus/index.js';
+import { CliError } from './errors.js';
+import { createLogger } from './logger.js';
+import { startStack } from './stack.js';
+import { stressCommand } from './stress-command.js';
+
+
+const settings = loadSettings();
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return n;
+}
+
+const program = new Command()
+  .name('homeostat')
+  .description('A self-healing layer for the services a team runs.')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('run the stack in the foreground: nats-server, monitors, engine, handlers, chaos agent, targets')
+  .action(async () => {
+    const log = createLogger(settings);
+    const stack = await startStack({ settings, log, dir: join(settings.home, 'run') });
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'stopping');
+      await stack.stop();
+      log.flush();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    if (stack.nats) log.info(`credentials for nats pub/sub: homeostat creds operator`);
+  });
+
+program
+  .command('stress')
+  .description('run stress scenarios (all when none named) and print the scorecard')
+  .argument('[scenarios...]', 'scenario ids, e.g. S01')
+  .option('--repeat <n>', 'runs per scenario', positiveInt, 1)
+  .option('--json <file>', 'write the JSON report here')
+  .option('--markdown <file>', 'write a Markdown report here')
+  .action(async (ids: string[], o: { repeat: number; json?: string; markdown?: string }) => {
+    const log = createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel });
+    process.exitCode = await stressCommand({ ids, ...o }, settings, log);
+  });
+
+program
+  .command('creds')
+  .description('print the server URL and a role\'s user and password, for nats pub / nats sub')
+  .argument('<role>', 'monitor, engine, handler, chaos, operator, target, or an actor of the policy')
+  .action((role: string) => {
+    const file = join(settings.home, 'run', 'credentials.json');
+    if (!existsSync(file)) throw new CliError(`no credentials at ${file}: start Homeostat first with \`homeostat up\``);
+    const creds = JSON.parse(readFileSync(file, 'utf8')) as { url: string; users: Record<string, string> };
+    const pass = creds.users[role];
+    if (!pass) throw new CliError(`no role or actor "${role}" (known: ${Object.keys(creds.users).join(', ')})`);
+    process.stdout.write(
+      `NATS_URL=${creds.url}\nNATS_USER=${role}\nNATS_PASSWORD=${pass}\n\n` +
+        `# example:\n# nats pub --server ${creds.url} --user ${role} --password '${pass}' chaos.heartbeat_pause '{"target":"worker-1","seconds":30}'\n`,
+    );
+  });
+
+const playbooks = program.command('playbooks').description('check playbooks');
+playbooks
+  .command('validate')
+  .description('check playbook files; prints file:line:col: message for every problem')
+  .argument('[paths...]', 'playbook files (default: the playbook library)')
+  .action(async (paths: string[]) => {
+    const { readdirSync, statSync } = await import('node:fs');
+    const expand = (p: string) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(p, f)) : [p]);
+    const files = (paths.length ? paths : [settings.playbooksDir]).flatMap(expand);
+    let bad = 0;
+    for (const f of files) {
+      try {
+        loadPlaybookFile(f, { actions: ACTION_CATALOGUE });
+        process.stdout.write(`${f}: ok\n`);
+      } catch (e) {
+        if (!(e instanceof ConfigFileError)) throw e;
+        bad++;
+        for (const p of e.problems) process.stdout.write(`${formatProblem(p)}\n`);
+      }
+    }
+    process.exitCode = bad ? 1 : 0;
+  });
+
+program
+  .command('chaos-agent', { hidden: true })
+  .description('run the chaos agent alone (started by `homeostat up`)')
+  .requiredOption('--targets <names>', 'comma-separated target names the agent may break')
+  .action(async (o: { targets: string }) => {
+    const log = createLogger(settings);
+    if (!settings.natsUrl) throw new CliError('the chaos agent needs NATS_URL (and HOMEOSTAT_NATS_USER / HOMEOSTAT_NATS_PASSWORD)');
+    const agent = await ChaosAgent.start(
+      { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined },
+      o.targets.split(',').filter(Boolean),
+      log,
+    );
+    const stopBeat = startHeartbeat(agent.bus, 'chaos-agent', 1000);
+    const stop = async () => {
+      stopBeat();
+      await agent.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop());
+    process.on('SIGTERM', () => void stop());
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError) {
+    process.stderr.write(`homeostat: ${e.message}\n`);
+    process.exit(e instanceof CliError ? e.exitCode : 2);
+  }
+  throw e;
+}

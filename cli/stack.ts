@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  BusClient,
+  HeartbeatData,
+  loadAclPolicy,
+  startHeartbeat,
+  startNatsServer,
+  subjects,
+  type Credentials,
+  type ManagedNatsServer,
+} from '../bus/index.js';
+import type { Settings } from '../config/index.js';
+import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRestart, targetHealth } from '../handlers/index.js';
+import { HeartbeatWatchdog } from '../monitors/index.js';
+import { loadPlaybookDir, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
+import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
+
+export interface StackOptions {
+  settings: Readonly<Settings>;
+  log: Logger;
+  /** Override the targets file. */
+  targets?: TargetConfig[];
+  playbooks?: LoadedPlaybook[];
+  /** Runtime directory for this stack; a fresh temporary one (removed on stop) when omitted. */
+  dir?: string;
+  /** Start the chaos agent (a separate process with the chaos role's credentials). */
+  chaos?: boolean;
+  componentHeartbeatMs?: number;
+}
+
+export interface Stack {
+  nats: ManagedNatsServer | null;
+  natsUrl: string;
+  credentials(role: string): Credentials;
+  registry: TargetRegistry;
+  engine: PlaybookEngine;
+  watchdog: HeartbeatWatchdog;
+  handlerBus: BusClient;
+  /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole stack: nats-server (unless NATS_URL is set), targets, handlers, monitors,
+ * the playbook engine and the chaos agent. Every component connects with its own role.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const { settings, log } = opts;
+  const targets = opts.targets ?? loadTargets(settings.targetsFile);
+  const playbooks = opts.playbooks ?? loadPlaybookDir(settings.playbooksDir, { actions: ACTION_CATALOGUE });
+  const policy = loadAclPolicy(settings.aclFile);
+  const ownDir = !opts.dir;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'homeostat-'));
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.warn({ err: e }, 'error while stopping');
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    let nats: ManagedNatsServer | null = null;
+    if (!settings.natsUrl) {
+      nats = await startNatsServer({ dir, policy, log });
+      const n = nats;
+      cleanups.push(() => n.stop());
+      if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    }
+    const credentials = (role: string): Credentials => (nats ? nats.credentials(role) : { url: settings.natsUrl! });
+    const beatMs = opts.componentHeartbeatMs ?? 1000;
+
+    const registry = await TargetRegistry.create(targets, { targetCredentials: credentials('target'), log });
+    cleanups.push(() => registry.stopAll());
+
+    const handlerBus = await BusClient.connect(credentials('handler'), 'handler', log);
+    cleanups.push(() => handlerBus.close());
+    const tracker = new HeartbeatTracker(handlerBus);
+    const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
+    server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), settings.webhookUrl));
+    server.start();
+    cleanups.push(startHeartbeat(handlerBus, 'handler', beatMs));
+
+    const monitorBus = await BusClient.connect(credentials('monitor'), 'monitor', log);
+    cleanups.push(() => monitorBus.close());
+    const watchdog = new HeartbeatWatchdog(
+      monitorBus,
+      registry.all().map((t) => ({ name: t.config.name, intervalMs: t.intervalMs, misses: t.misses })),
+      log.child({ component: 'heartbeat-watchdog' }),
+    );
+    cleanups.push(() => watchdog.stop());
+    cleanups.push(startHeartbeat(monitorBus, 'monitor', beatMs));
+
+    const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
+    cleanups.push(() => engineBus.close());
+    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }) });
+    engine.start();
+    cleanups.push(startHeartbeat(engineBus, 'engine', beatMs));
+    await Promise.all([handlerBus.flush(), monitorBus.flush(), engineBus.flush()]);
+
+    let chaos: ChildProcess | null = null;
+    if (opts.chaos ?? true) {
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log);
+      const c = chaos;
+      cleanups.push(() => stopChild(c));
+    }
+
+    await registry.startAll();
+    watchdog.start();
+    log.info({ nats: nats?.url ?? settings.natsUrl, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
+
+    return {
+      nats,
+      natsUrl: nats?.url ?? settings.natsUrl!,
+      credentials,
+      registry,
+      engine,
+      watchdog,
+      handlerBus,
+      pids: () => [
+        ...(nats ? [nats.pid] : []),
+        ...(chaos?.pid ? [chaos.pid] : []),
+        ...registry.all().flatMap((t) => t.driver.pids()),
+      ],
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** Runs the chaos agent as its own process, with the chaos role's credentials only. */
+async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], watch: BusClient, log: Logger): Promise<ChildProcess> {
+  const ready = new Promise<void>((resolve) => {
+    const sub = watch.subscribe(subjects.heartbeat('chaos-agent'), HeartbeatData, () => {
+      sub.unsubscribe();
+      resolve();
+    });
+  });
+  const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), 'chaos-agent', '--targets', targetNames.join(',')], {
+    env: {
+      ...process.env,
+      NATS_URL: creds.url,
+      HOMEOSTAT_NATS_USER: creds.user ?? '',
+      HOMEOSTAT_NATS_PASSWORD: creds.password ?? '',
+      HOMEOSTAT_LOG_FORMAT: 'json',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`chaos agent exited at start (code ${code})`))),
+  );
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('chaos agent did not beat within 10 s')), 10_000).unref());
+  try {
+    await Promise.race([ready, exited, timeout]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  log.info({ pid: child.pid }, 'chaos agent started');
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await done;
+  clearTimeout(t);
+}

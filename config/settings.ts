@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { SettingsError } from './errors.js';
+
+/** The project root (where package.json lives), from source or from dist/. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new SettingsError('cannot find the Homeostat installation (no package.json above ' + import.meta.url + ')');
+    dir = up;
+  }
+  return dir;
+}
+
+const Env = z.object({
+  NATS_URL: z.string().url().optional(),
+  HOMEOSTAT_NATS_USER: z.string().optional(),
+  HOMEOSTAT_NATS_PASSWORD: z.string().optional(),
+  HOMEOSTAT_WEBHOOK_URL: z.string().url().optional(),
+  HOMEOSTAT_HOME: z.string().optional(),
+  HOMEOSTAT_TARGETS: z.string().optional(),
+  HOMEOSTAT_PLAYBOOKS: z.string().optional(),
+  HOMEOSTAT_ACL: z.string().optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  HOMEOSTAT_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+});
+
+export interface Settings {
+  /** Existing NATS server to use instead of starting one (credentials may be in the URL). */
+  natsUrl?: string;
+  /** Login for `natsUrl` when a component runs on its own (e.g. the chaos agent). */
+  natsUser?: string;
+  natsPassword?: string;
+  /** Notifications are also POSTed here when set. */
+  webhookUrl?: string;
+  /** Runtime directory: generated nats-server config, credentials, JetStream store, logs. */
+  home: string;
+  targetsFile: string;
+  playbooksDir: string;
+  aclFile: string;
+  logLevel: string;
+  logFormat: 'pretty' | 'json';
+  root: string;
+}
+
+/** Reads the environment once into a frozen settings object. No other module reads process.env. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): Readonly<Settings> {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new SettingsError(`invalid environment: ${msg}`);
+  }
+  const e = parsed.data;
+  const root = projectRoot();
+  return Object.freeze({
+    natsUrl: e.NATS_URL,
+    natsUser: e.HOMEOSTAT_NATS_USER,
+    natsPassword: e.HOMEOSTAT_NATS_PASSWORD,
+    webhookUrl: e.HOMEOSTAT_WEBHOOK_URL,
+    home: resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')),
+    targetsFile: resolve(e.HOMEOSTAT_TARGETS ?? join(root, 'targets', 'targets.yaml')),
+    playbooksDir: resolve(e.HOMEOSTAT_PLAYBOOKS ?? join(root, 'playbooks', 'library')),
+    aclFile: resolve(e.HOMEOSTAT_ACL ?? join(root, 'bus', 'acl.yaml')),
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.HOMEOSTAT_LOG_FORMAT ?? (isTTY ? 'pretty' : 'json'),
+    root,
+  });
+}

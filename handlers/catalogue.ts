@@ -1,0 +1,6 @@
+/**
+ * The actions Homeostat's handlers provide. The playbook loader refuses a playbook that names
+ * an action outside this list.
+ */
+export const ACTION_CATALOGUE = ['process.restart', 'target.health', 'notify.send'] as const;
+export type ActionName = (typeof ACTION_CATALOGUE)[number];

@@ -1,0 +1,4 @@
+/** The stress runner: scenario files, one measured run, the scorecard. */
+export { runScenarioOnce, type RunReport, type Progress } from './runner.js';
+export { loadScenarios, scenariosDir, ScenarioSchema, type Scenario } from './scenario.js';
+export { summarise, renderTable, renderMarkdown, percentile, type StressReport } from './report.js';

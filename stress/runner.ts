@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { BusClient, HeartbeatData, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
+import type { Settings } from '../config/index.js';
+import { readProc } from '../targets/index.js';
+import { startStack, type Stack } from '../cli/stack.js';
+import type { Scenario } from './scenario.js';
+
+export interface RunReport {
+  id: string;
+  name: string;
+  run: number;
+  passed: boolean;
+  detected: boolean;
+  recovered: boolean;
+  mttdMs: number | null;
+  mttrMs: number | null;
+  playbook: string | null;
+  runStatus: string | null;
+  collateral: string[];
+  orphans: number[];
+  notes: string[];
+}
+
+export type Progress = (scenario: string, run: number, phase: string) => void;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `check` is true, polling every `everyMs`; false when `timeoutMs` passes. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 10): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return false;
+}
+
+async function healthOk(url: string | undefined): Promise<boolean> {
+  if (!url) return true;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(500) });
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs one scenario once on a fresh stack: waits for steady state, injects the fault through
+ * `chaos.<fault>` (a plain JSON body, as `nats pub` sends it), and measures MTTD and MTTR.
+ */
+export async function runScenarioOnce(
+  scenario: Scenario,
+  runIndex: number,
+  settings: Readonly<Settings>,
+  log: Logger,
+  progress: Progress,
+): Promise<RunReport> {
+  const report: RunReport = {
+    id: scenario.id,
+    name: scenario.name,
+    run: runIndex,
+    passed: false,
+    detected: false,
+    recovered: false,
+    mttdMs: null,
+    mttrMs: null,
+    playbook: null,
+    runStatus: null,
+    collateral: [],
+    orphans: [],
+    notes: [],
+  };
+  progress(scenario.id, runIndex, 'starting stack');
+  const stack: Stack = await startStack({ settings, log, chaos: true });
+  const seenPids = new Set<number>();
+  let op: BusClient | null = null;
+  try {
+    op = await BusClient.connect(stack.credentials('operator'), 'stress-runner', log);
+    const target = stack.registry.get(scenario.target);
+    const others = stack.registry.names.filter((n) => n !== scenario.target);
+
+    let lastBeat = 0;
+    const lastBeatByTarget = new Map<string, number>();
+    op.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
+      const name = env.subject?.slice('heartbeat.'.length) ?? '';
+      const now = performance.now();
+      lastBeatByTarget.set(name, now);
+      if (name === scenario.target) lastBeat = now;
+      if (env.data.pid && stack.registry.has(name)) seenPids.add(env.data.pid);
+    });
+    let t0 = 0;
+    let detectedAt = 0;
+    op.subscribe(scenario.detect.event, z.unknown(), (env) => {
+      if (t0 && !detectedAt && env.target === scenario.target) detectedAt = performance.now();
+    });
+    op.subscribe(subjects.event('heartbeat', 'missed'), z.unknown(), (env: Envelope<unknown>) => {
+      if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: heartbeat missed`);
+    });
+    let runId: string | null = null;
+    op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
+      const phase = env.subject?.split('.')[2];
+      if (!t0 || env.data.target !== scenario.target) return;
+      if (phase === 'started' && !runId) {
+        runId = env.data.runId;
+        report.playbook = env.data.playbook;
+      }
+      if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
+        report.runStatus = phase;
+        if (env.data.reason) report.notes.push(`run ${phase}: ${env.data.reason}`);
+      }
+    });
+    await op.flush();
+
+    progress(scenario.id, runIndex, 'waiting for steady state');
+    const steady = await until(
+      async () =>
+        performance.now() - lastBeat < 2 * target.intervalMs &&
+        others.every((o) => performance.now() - (lastBeatByTarget.get(o) ?? -1e9) < 2 * stack.registry.get(o).intervalMs) &&
+        (await healthOk(target.driver.healthUrl)),
+      15_000,
+      20,
+    );
+    if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
+    for (const p of stack.pids()) seenPids.add(p);
+
+    progress(scenario.id, runIndex, `injecting chaos.${scenario.inject.fault}`);
+    t0 = performance.now();
+    op.nc.publish(subjects.chaos(scenario.inject.fault), JSON.stringify(scenario.inject.data));
+
+    progress(scenario.id, runIndex, 'waiting for detection');
+    report.detected = await until(() => detectedAt > 0, scenario.timeout, 2);
+    if (report.detected) report.mttdMs = round(detectedAt - t0);
+    else report.notes.push(`no ${scenario.detect.event} for ${scenario.target} within ${scenario.timeout} ms`);
+
+    if (report.detected) {
+      progress(scenario.id, runIndex, 'waiting for recovery');
+      const remaining = scenario.timeout - (performance.now() - t0);
+      const recovered = await until(
+        async () =>
+          (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
+          (!scenario.recover.health || (await healthOk(target.driver.healthUrl))),
+        Math.max(0, remaining),
+        5,
+      );
+      if (recovered) {
+        report.recovered = true;
+        report.mttrMs = round(performance.now() - t0);
+      } else report.notes.push(`not recovered within ${scenario.timeout} ms`);
+      // let the playbook finish its verification so the run's outcome is known
+      await until(() => report.runStatus !== null, 15_000, 10);
+    }
+    for (const p of stack.pids()) seenPids.add(p);
+    // collateral: other targets must still be healthy
+    for (const o of others) {
+      if (!(await healthOk(stack.registry.get(o).driver.healthUrl))) report.collateral.push(`${o}: unhealthy at end`);
+    }
+  } catch (e) {
+    report.notes.push((e as Error).message);
+  } finally {
+    await op?.close().catch(() => undefined);
+    progress(scenario.id, runIndex, 'stopping stack');
+    await stack.stop();
+  }
+  report.orphans = await leftovers([...seenPids]);
+  if (report.playbook && report.playbook !== scenario.playbook) report.notes.push(`expected playbook ${scenario.playbook}, ran ${report.playbook}`);
+  if (report.orphans.length) report.notes.push(`processes left running: ${report.orphans.join(', ')}`);
+  report.passed =
+    report.detected &&
+    report.recovered &&
+    report.playbook === scenario.playbook &&
+    report.runStatus === 'resolved' &&
+    report.collateral.length === 0 &&
+    report.orphans.length === 0;
+  return report;
+}
+
+/** Pids still alive (not zombies) a moment after the stack stopped. */
+async function leftovers(pids: number[]): Promise<number[]> {
+  const alive = () => pids.filter((p) => {
+    const info = readProc(p);
+    return info !== null && info.state !== 'Z';
+  });
+  await until(() => alive().length === 0, 3000, 20);
+  return alive();
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,53 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Duration, loadYamlFile } from '../config/index.js';
+
+/** A stress scenario file: the fault to inject, how detection and recovery are recognised, and the SLOs. */
+export const ScenarioSchema = z
+  .object({
+    id: z.string().regex(/^S\d{2}$/, 'scenario ids look like S01'),
+    name: z.string(),
+    description: z.string().default(''),
+    /** The target the fault is aimed at. */
+    target: z.string(),
+    inject: z
+      .object({
+        /** `chaos.<fault>` is published with `data` as a plain JSON body, exactly as `nats pub` would. */
+        fault: z.string().regex(/^[a-z_]+$/),
+        data: z.record(z.string(), z.unknown()),
+      })
+      .strict(),
+    /** The first matching event (for the target) after injection counts as detection. */
+    detect: z.object({ event: z.string() }).strict(),
+    /** Steady state that counts as recovered. */
+    recover: z
+      .object({
+        heartbeat: z.boolean().default(true),
+        health: z.boolean().default(true),
+      })
+      .strict()
+      .default({ heartbeat: true, health: true }),
+    /** The playbook expected to run. */
+    playbook: z.string(),
+    slo: z.object({ mttd: Duration, mttr: Duration }).strict(),
+    /** A run that has not recovered by then fails. */
+    timeout: Duration.default(30_000),
+  })
+  .strict();
+
+export type Scenario = z.infer<typeof ScenarioSchema>;
+
+export function scenariosDir(root: string): string {
+  return join(root, 'stress', 'scenarios');
+}
+
+/** Loads every scenario file, keyed by id. */
+export function loadScenarios(dir: string): Map<string, Scenario> {
+  const out = new Map<string, Scenario>();
+  for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x)).sort()) {
+    const s = loadYamlFile(join(dir, f), ScenarioSchema);
+    out.set(s.id, s);
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * The chaos agent: breaks things on purpose. It connects with the `chaos` role's own
+ * credentials, subscribes to `chaos.>`, and shares no code path with the handlers
+ * (it never uses a target driver). It learns target pids from their heartbeats.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { BusClient, ChaosHeartbeatPauseData, HeartbeatData, subjects, type Credentials, type Envelope } from '../bus/index.js';
+import { readProc } from './process-tree.js';
+
+interface Fault<S extends z.ZodType> {
+  schema: S;
+  run(data: z.infer<S>, env: Envelope<z.infer<S>>): Promise<Record<string, unknown>>;
+}
+
+export class ChaosAgent {
+  readonly #pids = new Map<string, number>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #faults = new Map<string, Fault<z.ZodType>>();
+
+  private constructor(
+    readonly bus: BusClient,
+    readonly targets: readonly string[],
+    readonly log: Logger,
+  ) {
+    this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
+  }
+
+  static async start(creds: Credentials, targets: readonly string[], log: Logger): Promise<ChaosAgent> {
+    const bus = await BusClient.connect(creds, 'chaos-agent', log);
+    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }));
+    bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
+      const name = env.subject?.slice('heartbeat.'.length) ?? env.source;
+      if (env.data.pid && agent.targets.includes(name)) agent.#pids.set(name, env.data.pid);
+    });
+    bus.subscribe(subjects.chaosAll, z.unknown(), (env, msg) => agent.#dispatch(env, msg), { acceptBare: true });
+    await bus.flush();
+    return agent;
+  }
+
+  #register<S extends z.ZodType>(name: string, fault: Fault<S>): void {
+    this.#faults.set(name, fault as unknown as Fault<z.ZodType>);
+  }
+
+  async #dispatch(env: Envelope<unknown>, msg: Parameters<BusClient['deadletter']>[0]): Promise<void> {
+    const faultName = msg.subject.split('.')[1] ?? '';
+    const fault = this.#faults.get(faultName);
+    if (!fault) {
+      this.bus.deadletter(msg, `unknown fault "${faultName}" (known: ${[...this.#faults.keys()].join(', ')})`);
+      return;
+    }
+    const data = fault.schema.safeParse(env.data);
+    if (!data.success) {
+      this.bus.deadletter(msg, `invalid chaos.${faultName}: ${data.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      return;
+    }
+    try {
+      const detail = await fault.run(data.data, env);
+      this.log.warn({ fault: faultName, ...detail }, 'fault injected');
+      this.bus.publish(subjects.event('chaos', 'injected'), 'chaos.injected', { fault: faultName, ...detail });
+    } catch (e) {
+      this.bus.deadletter(msg, `chaos.${faultName} refused: ${(e as Error).message}`);
+    }
+  }
+
+  #pidOf(target: string): number {
+    if (!this.targets.includes(target)) throw new Error(`"${target}" is not a registered target (${this.targets.join(', ')})`);
+    const pid = this.#pids.get(target);
+    if (!pid) throw new Error(`no heartbeat seen from "${target}" yet, so its pid is unknown`);
+    if (pid === 1 || pid === process.pid || pid === process.ppid) throw new Error(`pid ${pid} is not a target process`);
+    return pid;
+  }
+
+  async #heartbeatPause(d: ChaosHeartbeatPauseData): Promise<Record<string, unknown>> {
+    const pid = this.#pidOf(d.target);
+    const before = readProc(pid);
+    if (!before) throw new Error(`process ${pid} of "${d.target}" is gone`);
+    process.kill(pid, 'SIGSTOP');
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      const now = readProc(pid);
+      // Only the very same process (same start time) is continued; a restarted target is left alone.
+      if (now && now.startTime === before.startTime) {
+        process.kill(pid, 'SIGCONT');
+        this.log.info({ target: d.target, pid }, 'heartbeat pause over: SIGCONT');
+      }
+    }, d.seconds * 1000);
+    this.#timers.add(timer);
+    return { target: d.target, pid, seconds: d.seconds };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    await this.bus.close();
+  }
+}
