@@ -1,6 +1,6 @@
 import { connect, PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
 import { RequestTimeoutError } from './errors.js';
 import type { Credentials } from './nats-server.js';
@@ -153,7 +153,7 @@ export class BusClient {
       this.deadletter(msg, `invalid data for ${msg.subject}: ${describeZodError(data.error)}`);
       return null;
     }
-    return { ...envelope, data: data.data as z.infer<S> };
+    return { ...envelope, data: data.data };
   }
 
   /**

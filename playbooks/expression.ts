@@ -8,7 +8,7 @@ export type Compiled = (ctx: Record<string, unknown>) => unknown;
  */
 export function compileExpression(source: string): Compiled {
   const fn = parse(source);
-  return (ctx) => fn(toCel(ctx) as Record<string, unknown>);
+  return (ctx) => fn(toCel(ctx) as Record<string, unknown>) as unknown;
 }
 
 /** Maps JSON values to what the CEL runtime expects (integers as numbers are fine; undefined dropped). */

@@ -35,7 +35,7 @@ export function render(value: unknown, ctx: Record<string, unknown>): unknown {
     if (whole) return lookup(ctx, whole[1]!, value);
     return value.replace(PART, (_m, path: string) => {
       const v = lookup(ctx, path, value);
-      return typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+      return typeof v === 'string' ? v : JSON.stringify(v);
     });
   }
   if (Array.isArray(value)) return value.map((v) => render(v, ctx));

@@ -39,7 +39,7 @@ export class ChaosAgent {
   }
 
   #register<S extends z.ZodType>(name: string, fault: Fault<S>): void {
-    this.#faults.set(name, fault as unknown as Fault<z.ZodType>);
+    this.#faults.set(name, fault);
   }
 
   async #dispatch(env: Envelope<unknown>, msg: Parameters<BusClient['deadletter']>[0]): Promise<void> {
