@@ -76,3 +76,54 @@ export const DeadletterData = z.object({
   raw: z.string(),
 });
 export type DeadletterData = z.infer<typeof DeadletterData>;
+
+/** An operator's decision on `approvals.<runId>` (a bare JSON body is accepted). */
+export const ApprovalData = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    reason: z.string().max(2000).optional(),
+    by: z.string().max(200).optional(),
+  })
+  .strict();
+export type ApprovalData = z.infer<typeof ApprovalData>;
+
+/** An operator's request on `approvals.budget.reset` to lift a playbook's flap budget for a target. */
+export const BudgetResetData = z
+  .object({
+    playbook: z.string().min(1),
+    target: z.string().min(1),
+    by: z.string().max(200).optional(),
+  })
+  .strict();
+export type BudgetResetData = z.infer<typeof BudgetResetData>;
+
+/** The engine's answer to an approval or budget reset sent as a NATS request. */
+export const ControlReplyData = z.object({ accepted: z.boolean(), message: z.string() });
+export type ControlReplyData = z.infer<typeof ControlReplyData>;
+
+/** `events.playbook.budget_exhausted`: a playbook hit its flap budget on a target. */
+export const BudgetExhaustedData = z.object({
+  playbook: z.string(),
+  target: z.string(),
+  runs: z.number().int(),
+  perMs: z.number(),
+  until: z.string(),
+});
+export type BudgetExhaustedData = z.infer<typeof BudgetExhaustedData>;
+
+/** `events.playbook.budget_reset`: an operator lifted a flap budget. */
+export const BudgetResetDoneData = z.object({
+  playbook: z.string(),
+  target: z.string(),
+  by: z.string().optional(),
+  wasExhausted: z.boolean(),
+});
+export type BudgetResetDoneData = z.infer<typeof BudgetResetDoneData>;
+
+/** `events.playbook.invalid`: a changed playbook file was refused; the previous version stays. */
+export const PlaybookInvalidData = z.object({
+  file: z.string(),
+  problems: z.array(z.string()),
+  kept: z.string().optional(),
+});
+export type PlaybookInvalidData = z.infer<typeof PlaybookInvalidData>;

@@ -21,6 +21,10 @@ export const subjects = {
   run: (runId: string, phase: RunPhase) => `runs.${subjectToken(runId, 'run id')}.${phase}` as const,
   runsAll: 'runs.>' as const,
   approval: (runId: string) => `approvals.${subjectToken(runId, 'run id')}` as const,
+  /** Every run's approval subject (one token after `approvals.`). */
+  approvalsAll: 'approvals.*' as const,
+  /** Operators lift a playbook's flap budget for a target here. */
+  budgetReset: 'approvals.budget.reset' as const,
   chaos: (fault: string) => `chaos.${subjectToken(fault, 'fault')}` as const,
   chaosAll: 'chaos.>' as const,
   aclViolation: 'acl.violation' as const,

@@ -8,6 +8,7 @@ import { ACTION_CATALOGUE } from '../handlers/index.js';
 import { loadPlaybookFile } from '../playbooks/index.js';
 import { ChaosAgent, TargetError } from '../targets/index.js';
 import { startHeartbeat } from '../bus/index.js';
+import { registerApprovalCommands, registerPlaybookCommands } from './control-commands.js';
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startStack } from './stack.js';
@@ -97,6 +98,8 @@ playbooks
     }
     process.exitCode = bad ? 1 : 0;
   });
+registerPlaybookCommands(playbooks, settings);
+registerApprovalCommands(program, settings);
 
 program
   .command('chaos-agent', { hidden: true })

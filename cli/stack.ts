@@ -16,7 +16,7 @@ import {
 import type { Settings } from '../config/index.js';
 import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRestart, targetHealth } from '../handlers/index.js';
 import { HeartbeatWatchdog } from '../monitors/index.js';
-import { loadPlaybookDir, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
+import { loadPlaybookDir, PlaybookEngine, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
 
 export interface StackOptions {
@@ -103,6 +103,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => engineBus.close());
     const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }) });
     engine.start();
+    if (!opts.playbooks) cleanups.push(watchPlaybookLibrary(engine, settings.playbooksDir, ACTION_CATALOGUE, playbooks));
     cleanups.push(startHeartbeat(engineBus, 'engine', beatMs));
     await Promise.all([handlerBus.flush(), monitorBus.flush(), engineBus.flush()]);
 

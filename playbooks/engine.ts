@@ -1,62 +1,56 @@
+import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import {
-  ActionResultData,
-  newId,
-  subjectMatches,
-  subjects,
-  type BusClient,
-  type Envelope,
-  type RunPhase,
-} from '../bus/index.js';
-import { RequestTimeoutError } from '../bus/index.js';
-import { StepFailedError } from './errors.js';
-import { evaluateBool } from './expression.js';
+import { BudgetResetData, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
-import type { Step } from './schema.js';
-import { render } from './template.js';
-
-export type RunStatus = 'running' | 'resolved' | 'failed' | 'stopped';
-
-export interface StepRecord {
-  id: string;
-  status: 'ok' | 'failed';
-  result: Record<string, unknown>;
-  attempts: number;
-  durationMs: number;
-  error?: string;
-}
-
-export interface RunRecord {
-  runId: string;
-  playbook: string;
-  target: string;
-  eventId: string;
-  status: RunStatus;
-  startedAt: number;
-  endedAt?: number;
-  steps: StepRecord[];
-  /** Matching events that arrived while this run was active and were attached to it. */
-  attached: number;
-  reason?: string;
-}
+import { sendNotification } from './notifier.js';
+import { RunExecutor } from './run-executor.js';
+import type { RunRecord } from './run-record.js';
+import { TriggerGate } from './trigger-gate.js';
 
 export interface EngineOptions {
   bus: BusClient;
   playbooks: LoadedPlaybook[];
   log: Logger;
+  /** The action that carries notifications (stops, exhausted flap budgets). Default `notify.send`. */
+  notifyAction?: string;
+  /** Finished runs kept in memory for {@link PlaybookEngine.runs}. Default 1000. */
+  keepRuns?: number;
+}
+
+/** Counters of what the engine did with the events it received. */
+export interface EngineStats {
+  /** Events received on `events.>`. */
+  events: number;
+  /** Events that selected a playbook. */
+  matched: number;
+  started: number;
+  /** Attached to the active run on their target (one run per target). */
+  attached: number;
+  deduplicated: number;
+  cooldown: number;
+  /** Refused because the playbook's flap budget on the target ran out. */
+  budgetRefused: number;
 }
 
 /**
- * The playbook engine: matches `events.>` to playbooks, keeps one run per target, and drives
- * steps through the bus (actions on `actions.*`, results on `results.*`), publishing
- * `runs.<runId>.<phase>` as it goes.
+ * The playbook engine: matches `events.>` to playbooks (priority decides), applies dedupe,
+ * cooldown and flap budgets, keeps one run per target (a matching event for a target with an
+ * active run is attached to it and counted), and drives each run with a {@link RunExecutor}.
+ * Operators approve gated steps on `approvals.<runId>` and lift flap budgets on
+ * `approvals.budget.reset`.
  */
 export class PlaybookEngine {
   readonly #active = new Map<string, RunRecord>();
   readonly #runs: RunRecord[] = [];
   readonly #idle = new Set<() => void>();
+  readonly #gate: TriggerGate;
+  readonly #approvals: ApprovalGate;
+  readonly #notifyAction: string;
+  readonly #keepRuns: number;
   #playbooks: LoadedPlaybook[];
+  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0 };
   readonly bus: BusClient;
   readonly log: Logger;
 
@@ -64,171 +58,127 @@ export class PlaybookEngine {
     this.bus = opts.bus;
     this.#playbooks = opts.playbooks;
     this.log = opts.log;
+    this.#notifyAction = opts.notifyAction ?? 'notify.send';
+    this.#keepRuns = opts.keepRuns ?? 1000;
+    this.#gate = new TriggerGate(opts.playbooks, opts.log);
+    this.#approvals = new ApprovalGate(opts.bus, opts.log);
   }
 
+  /** Subscribes to events (queue group `engine`), approvals and budget resets. */
   start(): void {
     this.bus.subscribe(subjects.eventsAll, z.unknown(), (env) => this.handleEvent(env), { queue: 'engine' });
+    this.#approvals.start();
+    this.bus.subscribe(subjects.budgetReset, BudgetResetData, (env, msg) => this.#onBudgetReset(env, msg), { acceptBare: true });
   }
 
+  /** Swaps the playbook set (hot reload); runs already started keep the version they started with. */
   replacePlaybooks(playbooks: LoadedPlaybook[]): void {
     this.#playbooks = playbooks;
+    this.#gate.replace(playbooks);
   }
 
+  get playbooks(): readonly LoadedPlaybook[] {
+    return this.#playbooks;
+  }
+
+  /** Recent runs, oldest first (active ones included). */
   get runs(): readonly RunRecord[] {
     return this.#runs;
   }
 
+  /** The active run on a target, if any. */
+  activeRun(target: string): RunRecord | undefined {
+    return this.#active.get(target);
+  }
+
   /** The playbook an event would start, highest priority first; null when none matches. */
   select(env: Envelope<unknown>): LoadedPlaybook | null {
-    const subject = env.subject ?? '';
-    const ctx = { event: env };
-    const matches = this.#playbooks.filter((p) => {
-      const on = p.playbook.on;
-      if (!subjectMatches(on.event, subject)) return false;
-      if (on.targets && !(env.target && on.targets.includes(env.target))) return false;
-      if (p.when && !evaluateBool(p.when, ctx).value) return false;
-      return true;
-    });
-    matches.sort((a, b) => b.playbook.priority - a.playbook.priority);
-    if (matches.length > 1) {
-      this.log.info({ eventId: env.id, chosen: matches[0]!.playbook.name, candidates: matches.map((m) => m.playbook.name) }, 'several playbooks match; highest priority chosen');
-    }
-    return matches[0] ?? null;
+    return this.#gate.select(env).chosen;
   }
 
   handleEvent(env: Envelope<unknown>): void {
-    const pb = this.select(env);
+    this.stats.events++;
+    const pb = this.#gate.select(env).chosen;
     if (!pb) return;
+    this.stats.matched++;
     const target = env.target ?? '_global';
     const active = this.#active.get(target);
     if (active) {
       active.attached++;
+      this.stats.attached++;
       return;
     }
-    const run: RunRecord = {
-      runId: newId(),
-      playbook: pb.playbook.name,
-      target,
-      eventId: env.id,
-      status: 'running',
-      startedAt: Date.now(),
-      steps: [],
-      attached: 0,
-    };
+    const now = Date.now();
+    const adm = this.#gate.admit(pb, env, target, now);
+    const fields = { eventId: env.id, playbook: pb.playbook.name, target };
+    switch (adm.kind) {
+      case 'deduplicated':
+        this.stats.deduplicated++;
+        this.log.debug({ ...fields, key: adm.key }, 'event deduplicated');
+        return;
+      case 'cooldown':
+        this.stats.cooldown++;
+        this.log.debug({ ...fields, untilMs: adm.untilMs }, 'playbook cooling down on this target');
+        return;
+      case 'budget_refused':
+        this.stats.budgetRefused++;
+        if (adm.first) this.#budgetExhausted(pb, target, adm.untilMs, this.log.child(fields));
+        else this.log.debug(fields, 'flap budget exhausted; run refused');
+        return;
+      case 'start':
+        this.#start(pb, env, target, now);
+    }
+  }
+
+  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): void {
+    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0 };
+    this.stats.started++;
     this.#active.set(target, run);
     this.#runs.push(run);
-    if (this.#runs.length > 1000) this.#runs.shift();
-    void this.#execute(pb, run, env).finally(() => {
+    if (this.#runs.length > this.#keepRuns) this.#runs.shift();
+    const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction }, pb, run, env);
+    void exec.execute().finally(() => {
       this.#active.delete(target);
-      if (this.#active.size === 0) for (const f of this.#idle) f();
+      this.#gate.ended(pb, target, Date.now());
+      if (this.#active.size === 0) for (const f of [...this.#idle]) f();
     });
   }
 
-  #phase(run: RunRecord, phase: RunPhase, extra: Record<string, unknown> = {}): void {
-    this.bus.publish(
-      subjects.run(run.runId, phase),
-      `run.${phase}`,
-      { runId: run.runId, playbook: run.playbook, target: run.target, eventId: run.eventId, ...extra },
-      { target: run.target },
+  #budgetExhausted(pb: LoadedPlaybook, target: string, untilMs: number, log: Logger): void {
+    const budget = pb.playbook.budget!;
+    const until = new Date(untilMs).toISOString();
+    log.warn({ runs: budget.runs, perMs: budget.per, until }, 'flap budget exhausted; no more runs until the window passes or an operator resets it');
+    const data: BudgetExhaustedData = { playbook: pb.playbook.name, target, runs: budget.runs, perMs: budget.per, until };
+    this.bus.publish(subjects.event('playbook', 'budget_exhausted'), 'playbook.budget_exhausted', data, target === '_global' ? {} : { target });
+    void sendNotification(
+      this.bus,
+      this.#notifyAction,
+      {
+        message: `playbook ${pb.playbook.name} ran ${budget.runs} times on ${target} within ${budget.per} ms: no more runs until ${until} (or \`homeostat playbooks reset-budget ${pb.playbook.name} ${target}\`)`,
+        severity: 'critical',
+        target,
+        details: data,
+      },
+      log,
     );
   }
 
-  async #execute(pb: LoadedPlaybook, run: RunRecord, event: Envelope<unknown>): Promise<void> {
-    const log = this.log.child({ runId: run.runId, eventId: event.id, target: run.target, playbook: run.playbook });
-    log.info('run started');
-    this.#phase(run, 'started');
-    const stepResults: Record<string, { result: Record<string, unknown>; status: string }> = {};
-    try {
-      for (const step of pb.playbook.steps) {
-        const ctx = { event, steps: stepResults };
-        const rec = step.verify ? await this.#verify(pb, step, ctx, run, log) : await this.#action(step, ctx, run, log);
-        run.steps.push(rec);
-        stepResults[step.id] = { result: rec.result, status: rec.status };
-        this.#phase(run, 'step', { step: step.id, status: rec.status, durationMs: rec.durationMs, reason: rec.error });
-        if (rec.status !== 'ok') throw new StepFailedError(step.id, rec.error ?? 'unknown');
-      }
-      run.status = 'resolved';
-      run.endedAt = Date.now();
-      log.info({ durationMs: run.endedAt - run.startedAt }, 'run resolved');
-      this.#phase(run, 'resolved', { durationMs: run.endedAt - run.startedAt });
-    } catch (e) {
-      run.status = 'failed';
-      run.endedAt = Date.now();
-      run.reason = (e as Error).message;
-      log.warn({ reason: run.reason }, 'run failed');
-      this.#phase(run, 'failed', { reason: run.reason, durationMs: run.endedAt - run.startedAt });
-    }
+  /** Lifts the flap budget of `playbook` on `target`; says whether it was exhausted. */
+  resetBudget(playbook: string, target: string, by?: string): boolean {
+    const was = this.#gate.resetBudget(playbook, target);
+    this.log.info({ playbook, target, by, wasExhausted: was }, 'flap budget reset');
+    this.bus.publish(subjects.event('playbook', 'budget_reset'), 'playbook.budget_reset', { playbook, target, by, wasExhausted: was }, target === '_global' ? {} : { target });
+    return was;
   }
 
-  async #call(action: string, params: unknown, run: RunRecord, timeoutMs: number) {
-    const [family, verb] = action.split('.') as [string, string];
-    const actionId = newId();
-    const env = await this.bus.call(
-      subjects.action(family, verb),
-      actionId,
-      { actionId, runId: run.runId, action, target: run.target === '_global' ? undefined : run.target, params, timeoutMs },
-      ActionResultData,
-      timeoutMs,
-      { target: run.target },
-    );
-    return env.data;
-  }
-
-  async #action(step: Step, ctx: Record<string, unknown>, run: RunRecord, log: Logger): Promise<StepRecord> {
-    const started = performance.now();
-    const base = { id: step.id, attempts: 1 };
-    try {
-      const params = render(step.with, ctx);
-      const res = await this.#call(step.action!, params, run, step.timeout);
-      const durationMs = performance.now() - started;
-      log.info({ step: step.id, status: res.status, durationMs }, 'step done');
-      return { ...base, status: res.status === 'ok' ? 'ok' : 'failed', result: res.result, durationMs, error: res.error?.message };
-    } catch (e) {
-      const msg = e instanceof RequestTimeoutError ? `no result within ${step.timeout} ms` : (e as Error).message;
-      return { ...base, status: 'failed', result: {}, durationMs: performance.now() - started, error: msg };
+  #onBudgetReset(env: Envelope<BudgetResetData>, msg: Msg): void {
+    const { playbook, target, by } = env.data;
+    if (!this.#playbooks.some((p) => p.playbook.name === playbook)) {
+      replyTo(this.bus, msg, { accepted: false, message: `no playbook "${playbook}" (known: ${this.#playbooks.map((p) => p.playbook.name).join(', ')})` });
+      return;
     }
-  }
-
-  async #verify(pb: LoadedPlaybook, step: Step, ctx: Record<string, unknown>, run: RunRecord, log: Logger): Promise<StepRecord> {
-    const v = step.verify!;
-    const expect = pb.expects.get(step.id)!;
-    const started = performance.now();
-    const deadline = Date.now() + v.within;
-    let interval = v.interval;
-    let attempts = 0;
-    let last: Record<string, unknown> = {};
-    let lastError = 'expectation never held';
-    let params: unknown;
-    try {
-      params = render(v.with, ctx);
-    } catch (e) {
-      return { id: step.id, status: 'failed', result: {}, attempts: 0, durationMs: 0, error: (e as Error).message };
-    }
-    while (Date.now() < deadline) {
-      attempts++;
-      try {
-        const res = await this.#call(v.probe, params, run, Math.max(100, Math.min(step.timeout, deadline - Date.now())));
-        last = res.result;
-        if (res.status === 'ok') {
-          const r = evaluateBool(expect, { ...ctx, result: res.result });
-          if (r.value) {
-            const durationMs = performance.now() - started;
-            log.info({ step: step.id, attempts, durationMs }, 'verified');
-            return { id: step.id, status: 'ok', result: last, attempts, durationMs };
-          }
-          lastError = r.error ?? `expectation "${v.expect}" not met`;
-        } else {
-          lastError = res.error?.message ?? `probe ${res.status}`;
-        }
-      } catch (e) {
-        lastError = (e as Error).message;
-      }
-      const wait = Math.min(interval, Math.max(0, deadline - Date.now()));
-      if (wait <= 0) break;
-      await new Promise((r) => setTimeout(r, wait));
-      interval *= v.backoff;
-    }
-    return { id: step.id, status: 'failed', result: last, attempts, durationMs: performance.now() - started, error: `not verified within ${v.within} ms: ${lastError}` };
+    const was = this.resetBudget(playbook, target, by);
+    replyTo(this.bus, msg, { accepted: true, message: `flap budget of ${playbook} on ${target} reset${was ? ' (it was exhausted)' : ''}` });
   }
 
   /** Resolves when no run is active. */

@@ -1,4 +1,4 @@
-/** Errors raised by the playbook engine. */
+/** Errors raised by the playbook engine. Each has a stable `code`. */
 export class PlaybookError extends Error {
   override name = 'PlaybookError';
   constructor(
@@ -21,9 +21,38 @@ export class TemplateFieldMissingError extends PlaybookError {
   }
 }
 
+/** A `{{ … }}` that is not a plain field path (templates hold values only, never code). */
+export class TemplateSyntaxError extends PlaybookError {
+  override name = 'TemplateSyntaxError';
+  constructor(inner: string) {
+    super('PLAYBOOK_TEMPLATE_SYNTAX', `"{{${inner}}}" is not a field path (templates hold values only, e.g. {{ event.target }})`);
+  }
+}
+
+/** A CEL expression that does not parse or type-check; `offset` is where, inside the expression. */
+export class ExpressionError extends PlaybookError {
+  override name = 'ExpressionError';
+  constructor(
+    readonly source: string,
+    readonly reason: string,
+    readonly offset: number,
+    opts: { cause?: unknown } = {},
+  ) {
+    super('PLAYBOOK_EXPRESSION_INVALID', `expression does not compile: ${reason}`, opts);
+  }
+}
+
 export class StepFailedError extends PlaybookError {
   override name = 'StepFailedError';
   constructor(step: string, reason: string, opts: { cause?: unknown } = {}) {
     super('PLAYBOOK_STEP_FAILED', `step "${step}" failed: ${reason}`, opts);
+  }
+}
+
+/** `homeostat playbooks explain` was given an event file it cannot use. */
+export class EventFileError extends PlaybookError {
+  override name = 'EventFileError';
+  constructor(file: string, reason: string, opts: { cause?: unknown } = {}) {
+    super('PLAYBOOK_EVENT_FILE_INVALID', `${file}: ${reason}`, opts);
   }
 }

@@ -1,6 +1,11 @@
 /** Playbooks: the YAML library, its schema, and the engine that runs them. */
-export { PlaybookEngine, type RunRecord, type StepRecord, type RunStatus } from './engine.js';
-export { loadPlaybookDir, loadPlaybookFile, parsePlaybook, type LoadedPlaybook } from './loader.js';
-export { PlaybookSchema, type Playbook, type Step } from './schema.js';
+export { PlaybookEngine, type EngineOptions, type EngineStats } from './engine.js';
+export type { RunRecord, StepRecord, RunStatus, StepStatus, StepStage } from './run-record.js';
+export { parsePlaybook, loadPlaybookFile, type LoadedPlaybook, type LoadOptions } from './loader.js';
+export { loadPlaybookDir, PlaybookWatcher, type PlaybookWatcherOptions, type ReloadOutcome } from './library.js';
+export { PlaybookSchema, type Playbook, type Step, type FailureStep } from './schema.js';
+export { playbookJsonSchema, playbookJsonSchemaText } from './json-schema.js';
+export { explainPlaybook, formatExplanation, readEventFile, type Explanation } from './explain.js';
 export { render } from './template.js';
 export * from './errors.js';
+export { watchPlaybookLibrary } from './hot-reload.js';

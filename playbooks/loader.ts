@@ -1,17 +1,25 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { isNode, type Document, type LineCounter } from 'yaml';
 import { ConfigFileError, parseYamlWith, type FileProblem } from '../config/index.js';
-import { compileExpression, type Compiled } from './expression.js';
-import { PlaybookSchema, type Playbook } from './schema.js';
+import { ExpressionError } from './errors.js';
+import { compileExpression, type Compiled, type ExpressionScope } from './expression.js';
+import { PlaybookSchema, type AnyStep, type FailureStep, type Playbook, type Step } from './schema.js';
 import { templateFields } from './template.js';
 
-/** A checked playbook with its expressions compiled once. */
+/** A checked playbook with its expressions compiled once and its on_failure steps given ids. */
 export interface LoadedPlaybook {
   file: string;
   playbook: Playbook;
+  /** The compiled `on.when`. */
   when?: Compiled;
+  /** Compiled `verify.expect`, by step id (main and on_failure steps). */
   expects: Map<string, Compiled>;
+  /** Compiled step `when`, by step id. */
+  conditions: Map<string, Compiled>;
+  /** The playbook's `on_failure` steps, ids filled in (`on_failure.1`, …). */
+  onFailure: AnyStep[];
+  /** Each main step's `on_failure` steps, ids filled in (`<step>.on_failure.1`, …). */
+  stepFailure: Map<string, AnyStep[]>;
 }
 
 export interface LoadOptions {
@@ -19,80 +27,124 @@ export interface LoadOptions {
   actions: readonly string[];
 }
 
-function pos(doc: Document, lc: LineCounter, path: (string | number)[]): { line: number; col: number } {
+type Path = (string | number)[];
+
+/** Finds where a problem inside a string value is: the expression offset mapped onto the file. */
+function locate(doc: Document, lc: LineCounter, text: string, path: Path, inner?: { source: string; offset: number }): { line: number; col: number } {
   const node = doc.getIn(path, true);
-  return isNode(node) && node.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
+  if (!isNode(node) || !node.range) return { line: 1, col: 1 };
+  const start = node.range[0];
+  if (inner) {
+    const before = inner.source.slice(0, inner.offset);
+    const lineIdx = before.split('\n').length - 1;
+    const col = before.length - (before.lastIndexOf('\n') + 1);
+    const srcLine = inner.source.split('\n')[lineIdx] ?? '';
+    const at = srcLine ? text.indexOf(srcLine, start) : -1;
+    if (at >= 0 && at < node.range[2]) return lc.linePos(at + col);
+  }
+  return lc.linePos(start);
 }
 
 /** Parses and checks one playbook's text; throws ConfigFileError listing every problem with line and column. */
 export function parsePlaybook(file: string, text: string, opts: LoadOptions): LoadedPlaybook {
-  const { value: pb, doc, lines } = parseYamlWith(file, text, PlaybookSchema);
+  let parsed: ReturnType<typeof parseYamlWith<typeof PlaybookSchema>>;
+  try {
+    parsed = parseYamlWith(file, text, PlaybookSchema);
+  } catch (e) {
+    if (e instanceof ConfigFileError) throw e;
+    throw new ConfigFileError(file, [{ file, line: 1, col: 1, field: '', message: `cannot read the YAML: ${(e as Error).message.split('\n')[0]}` }], { cause: e });
+  }
+  const { value: pb, doc, lines } = parsed;
   const problems: FileProblem[] = [];
-  const at = (path: (string | number)[], message: string) =>
-    problems.push({ file, ...pos(doc, lines, path), field: path.join('.'), message });
+  const at = (path: Path, message: string, inner?: { source: string; offset: number }) =>
+    problems.push({ file, ...locate(doc, lines, text, path, inner), field: path.join('.'), message });
 
-  const compile = (src: string, path: (string | number)[]): Compiled | undefined => {
+  const compile = (src: string, path: Path, scope: ExpressionScope): Compiled | undefined => {
     try {
-      return compileExpression(src);
+      return compileExpression(src, scope);
     } catch (e) {
-      at(path, `expression does not compile: ${(e as Error).message.split('\n')[0]}`);
+      if (!(e instanceof ExpressionError)) throw e;
+      at(path, e.message, { source: src, offset: e.offset });
       return undefined;
     }
   };
-  const checkTemplates = (v: unknown, path: (string | number)[]) => {
+  const mainIds = pb.steps.map((s) => s.id);
+  /** Checks template syntax and roots; `earlier` lists the step ids a template may read. */
+  const checkTemplates = (v: unknown, path: Path, roots: readonly string[], earlier: readonly string[]) => {
     if (typeof v === 'string') {
       try {
-        templateFields(v);
+        for (const field of templateFields(v)) {
+          const [root, id] = field.split('.');
+          if (!roots.includes(root ?? '')) at(path, `"{{ ${field} }}": templates here may read ${roots.join(' or ')} only`);
+          else if (root === 'steps' && id !== undefined && !earlier.includes(id)) at(path, `"{{ ${field} }}": no earlier step "${id}" (known: ${earlier.join(', ') || 'none'})`);
+        }
       } catch (e) {
         at(path, (e as Error).message);
       }
     } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) checkTemplates(x, [...path, k]);
+      for (const [k, x] of Object.entries(v)) checkTemplates(x, [...path, k], roots, earlier);
     }
   };
+  const checkAction = (name: string | undefined, path: Path) => {
+    if (name && !opts.actions.includes(name)) at(path, `no handler provides "${name}" (available: ${opts.actions.join(', ')})`);
+  };
 
-  const when = pb.on.when ? compile(pb.on.when, ['on', 'when']) : undefined;
+  const when = pb.on.when ? compile(pb.on.when, ['on', 'when'], 'trigger') : undefined;
+  if (pb.on.dedupe) checkTemplates(pb.on.dedupe.key, ['on', 'dedupe', 'key'], ['event'], []);
   const expects = new Map<string, Compiled>();
-  pb.steps.forEach((s, i) => {
-    const name = s.action ?? s.verify?.probe;
-    const field = s.action ? 'action' : 'verify';
-    if (name && !opts.actions.includes(name)) {
-      at(['steps', i, field], `no handler provides "${name}" (available: ${opts.actions.join(', ')})`);
+  const conditions = new Map<string, Compiled>();
+  const seenIds = new Set(mainIds);
+
+  const checkStep = (s: Step | FailureStep, id: string, path: Path, earlier: readonly string[]) => {
+    const roots = ['event', 'steps'];
+    checkAction(s.action, [...path, 'action']);
+    checkTemplates(s.with, [...path, 'with'], roots, earlier);
+    if (s.stop) checkTemplates(s.stop, [...path, 'stop'], roots, earlier);
+    if (s.when) {
+      const fn = compile(s.when, [...path, 'when'], 'step');
+      if (fn) conditions.set(id, fn);
     }
-    checkTemplates(s.with, ['steps', i, 'with']);
     if (s.verify) {
-      checkTemplates(s.verify.with, ['steps', i, 'verify', 'with']);
-      const fn = compile(s.verify.expect, ['steps', i, 'verify', 'expect']);
-      if (fn) expects.set(s.id, fn);
+      checkAction(s.verify.probe, [...path, 'verify', 'probe']);
+      checkTemplates(s.verify.with, [...path, 'verify', 'with'], roots, earlier);
+      const fn = compile(s.verify.expect, [...path, 'verify', 'expect'], 'expect');
+      if (fn) expects.set(id, fn);
     }
+  };
+  const failureList = (list: FailureStep[], prefix: string, path: Path): AnyStep[] =>
+    list.map((f, i) => {
+      const id = f.id ?? `${prefix}on_failure.${i + 1}`;
+      if (f.id !== undefined) {
+        if (seenIds.has(f.id)) at([...path, i, 'id'], `duplicate step id "${f.id}"`);
+        seenIds.add(f.id);
+      }
+      checkStep(f, id, [...path, i], mainIds);
+      return { ...f, id };
+    });
+
+  const stepFailure = new Map<string, AnyStep[]>();
+  pb.steps.forEach((s, i) => {
+    const path: Path = ['steps', i];
+    checkStep(s, s.id, path, mainIds.slice(0, i));
+    if (s.undo) {
+      checkAction(s.undo.action, [...path, 'undo', 'action']);
+      checkTemplates(s.undo.with, [...path, 'undo', 'with'], ['event', 'steps'], mainIds.slice(0, i + 1));
+    }
+    if (s.on_failure) stepFailure.set(s.id, failureList(s.on_failure, `${s.id}.`, [...path, 'on_failure']));
   });
+  const onFailure = failureList(pb.on_failure, '', ['on_failure']);
+
   if (problems.length) throw new ConfigFileError(file, problems);
-  return { file, playbook: pb, when, expects };
+  return { file, playbook: pb, when, expects, conditions, onFailure, stepFailure };
 }
 
+/** Reads and checks one playbook file. */
 export function loadPlaybookFile(file: string, opts: LoadOptions): LoadedPlaybook {
-  return parsePlaybook(file, readFileSync(file, 'utf8'), opts);
-}
-
-/** Loads every `*.yaml`/`*.yml` in a folder; refuses the lot when any is invalid or two share a name. */
-export function loadPlaybookDir(dir: string, opts: LoadOptions): LoadedPlaybook[] {
-  const files = readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
-  const out: LoadedPlaybook[] = [];
-  const problems: FileProblem[] = [];
-  for (const f of files) {
-    try {
-      const pb = loadPlaybookFile(f, opts);
-      const dup = out.find((o) => o.playbook.name === pb.playbook.name);
-      if (dup) problems.push({ file: f, line: 1, col: 1, field: 'name', message: `"${pb.playbook.name}" is already defined in ${dup.file}` });
-      else out.push(pb);
-    } catch (e) {
-      if (e instanceof ConfigFileError) problems.push(...e.problems);
-      else throw e;
-    }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigFileError(file, [{ file, line: 0, col: 0, field: '', message: `cannot read: ${(e as Error).message}` }], { cause: e });
   }
-  if (problems.length) throw new ConfigFileError(dir, problems);
-  return out;
+  return parsePlaybook(file, text, opts);
 }

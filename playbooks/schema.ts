@@ -2,54 +2,139 @@ import { z } from 'zod';
 import { Duration } from '../config/index.js';
 import { isValidSubjectPattern } from '../bus/index.js';
 
-const Params = z.record(z.string(), z.unknown());
-const StepId = z.string().regex(/^[A-Za-z_][\w-]*$/, 'step ids use letters, digits, "_" or "-", starting with a letter');
+/**
+ * The playbook file format. Every field is documented in README.md (Playbooks); the JSON Schema
+ * `playbooks/schema.json` is generated from this file (`homeostat playbooks schema`).
+ */
+
+const Params = z.record(z.string(), z.unknown()).describe('Parameters; string values may hold {{ path }} templates (values only).');
+const StepId = z
+  .string()
+  .regex(/^[A-Za-z_][\w-]*$/, 'step ids use letters, digits, "_" or "-", starting with a letter')
+  .describe('Step id, unique in the playbook; later steps read its outputs as steps.<id>.result.');
+const ActionName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'an action is written <handler>.<verb>, e.g. process.restart')
+  .describe('<handler>.<verb> of an action a handler provides.');
+const Expression = z.string().min(1).describe('A CEL expression (Common Expression Language).');
+const Timeout = Duration.default(10_000).describe('How long to wait for one result, e.g. 10s.');
 
 export const VerifySchema = z
   .object({
-    /** The probe action to call, e.g. `target.health`. */
-    probe: z.string().min(1),
+    probe: ActionName.describe('The probe action to call, e.g. target.health.'),
     with: Params.default({}),
-    /** CEL expression over `result` (the probe's result), `event` and `steps`. */
-    expect: z.string().min(1),
-    /** Deadline for the expectation to hold. */
-    within: Duration.default(10_000),
-    /** First polling interval; multiplied by `backoff` after each attempt. */
-    interval: Duration.default(250),
-    backoff: z.number().min(1).max(10).default(1.5),
+    expect: Expression.describe('CEL over result (the probe result), event and steps; must become true.'),
+    within: Duration.default(10_000).describe('Deadline for the expectation to hold.'),
+    interval: Duration.default(250).describe('First polling interval.'),
+    backoff: z.number().min(1).max(10).default(1.5).describe('The interval is multiplied by this after each poll.'),
   })
-  .strict();
+  .strict()
+  .describe('Poll a probe until its result satisfies expect, or fail at the deadline.');
+
+export const RetrySchema = z
+  .object({
+    attempts: z.number().int().min(1).max(20).default(3).describe('Attempts in all, the first included.'),
+    interval: Duration.default(1000).describe('Wait before the second attempt.'),
+    backoff: z.number().min(1).max(10).default(1.5).describe('The wait is multiplied by this after each attempt.'),
+  })
+  .strict()
+  .describe('Retry a failed or timed-out action (a refused one is never retried).');
+
+export const UndoSchema = z
+  .object({
+    action: ActionName,
+    with: Params.default({}),
+    timeout: Timeout,
+  })
+  .strict()
+  .describe('The action that reverses this step; run in reverse order when the run does not resolve.');
+
+export const Risk = z.enum(['low', 'medium', 'high']).describe('high makes approval required unless approval: none is given.');
+export const Approval = z.enum(['required', 'none']).describe('required: wait for an operator on approvals.<runId> first.');
+
+/** The fields every step kind shares (main steps and on_failure steps). */
+const commonStep = {
+  when: Expression.optional().describe('CEL over event and steps; the step is skipped when false.'),
+  action: ActionName.optional(),
+  with: Params.default({}),
+  verify: VerifySchema.optional(),
+  stop: z.string().min(1).optional().describe('End the run as stopped with this reason (templated) and notify.'),
+  timeout: Timeout,
+  retry: RetrySchema.optional(),
+};
+
+function checkStepKind(
+  s: { action?: string; verify?: unknown; stop?: string; retry?: unknown; with: Record<string, unknown> } & Record<string, unknown>,
+  ctx: z.RefinementCtx,
+): void {
+  const kinds = [s.action, s.verify, s.stop].filter((k) => k !== undefined).length;
+  if (kinds !== 1) ctx.addIssue({ code: 'custom', path: ['action'], message: 'a step has exactly one of `action`, `verify` or `stop`' });
+  if (!s.action) {
+    for (const f of ['retry', 'undo', 'approval', 'risk'] as const) {
+      if (s[f] !== undefined) ctx.addIssue({ code: 'custom', path: [f], message: `\`${f}\` applies to an \`action\` step only` });
+    }
+    if (Object.keys(s.with).length) ctx.addIssue({ code: 'custom', path: ['with'], message: '`with` applies to an `action` step only (a verify step has verify.with)' });
+  }
+}
+
+/** A step in an `on_failure` list: action, verify or stop; its id is optional. */
+export const FailureStepSchema = z
+  .object({ id: StepId.optional(), ...commonStep })
+  .strict()
+  .superRefine(checkStepKind)
+  .describe('A step run when something failed: action, verify or stop.');
 
 export const StepSchema = z
   .object({
     id: StepId,
-    /** `<handler>.<verb>` of a remediator, e.g. `process.restart`. */
-    action: z.string().min(1).optional(),
-    with: Params.default({}),
-    verify: VerifySchema.optional(),
-    /** How long to wait for the action's result. */
-    timeout: Duration.default(10_000),
+    description: z.string().optional(),
+    ...commonStep,
+    risk: Risk.optional(),
+    approval: Approval.optional(),
+    approval_timeout: Duration.default(300_000).describe('Waiting longer for an operator counts as a rejection.'),
+    undo: UndoSchema.optional(),
+    on_failure: z.array(FailureStepSchema).optional().describe('Steps run when this step fails; the run then fails (or stops, if they stop).'),
   })
   .strict()
-  .refine((s) => Boolean(s.action) !== Boolean(s.verify), { message: 'a step has exactly one of `action` or `verify`', path: ['action'] });
+  .superRefine(checkStepKind)
+  .describe('One step: exactly one of action, verify or stop.');
+
+export const TriggerSchema = z
+  .object({
+    event: z.string().refine(isValidSubjectPattern, 'not a valid NATS subject pattern').describe('Event subject pattern; NATS wildcards * and > allowed.'),
+    targets: z.array(z.string()).optional().describe('Only events for these targets (all when omitted).'),
+    when: Expression.optional().describe('CEL condition over event.'),
+    dedupe: z
+      .object({
+        key: z.string().min(1).default('{{ event.target }}').describe('Template over event; events with the same key are one incident.'),
+        window: Duration.describe('Further events with the same key within this window of the first are dropped.'),
+      })
+      .strict()
+      .optional(),
+    cooldown: Duration.optional().describe('After a run of this playbook ends on a target, ignore its events for this long.'),
+  })
+  .strict()
+  .describe('When the playbook fires.');
+
+export const BudgetSchema = z
+  .object({
+    runs: z.number().int().min(1).describe('At most this many runs per target …'),
+    per: Duration.describe('… within this sliding window.'),
+  })
+  .strict()
+  .describe('Flap budget: beyond it publish events.playbook.budget_exhausted, notify, and refuse runs until the window passes or an operator resets it.');
 
 export const PlaybookSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'playbook names are lower-case letters, digits, "_" or "-"'),
+    $schema: z.string().optional().describe('Path or URL of schema.json, for editors.'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'playbook names are lower-case letters, digits, "_" or "-"').describe('Unique name of the playbook.'),
     description: z.string().default(''),
-    /** Higher wins when several playbooks match one event. */
-    priority: z.number().int().default(0),
-    on: z
-      .object({
-        /** Event subject pattern; NATS wildcards `*` and `>` allowed. */
-        event: z.string().refine(isValidSubjectPattern, 'not a valid NATS subject pattern'),
-        /** Only these targets (all when omitted). */
-        targets: z.array(z.string()).optional(),
-        /** CEL condition over `event`. */
-        when: z.string().optional(),
-      })
-      .strict(),
+    priority: z.number().int().default(0).describe('Higher wins when several playbooks match one event.'),
+    on: TriggerSchema,
+    budget: BudgetSchema.optional(),
+    rollback: z.boolean().default(true).describe('Run the undo of completed steps, newest first, when the run does not resolve.'),
     steps: z.array(StepSchema).min(1),
+    on_failure: z.array(FailureStepSchema).default([]).describe('Steps run after a failed run (after rollback).'),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -58,7 +143,11 @@ export const PlaybookSchema = z
       if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
       seen.add(s.id);
     });
-  });
+  })
+  .describe('A Homeostat playbook: when it fires, what it does, how success is checked, what happens when it fails.');
 
 export type Playbook = z.infer<typeof PlaybookSchema>;
 export type Step = z.infer<typeof StepSchema>;
+export type FailureStep = z.infer<typeof FailureStepSchema>;
+/** Any step the executor runs: a main step or an on_failure step (with its id filled in). */
+export type AnyStep = Step | (FailureStep & { id: string });

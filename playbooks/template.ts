@@ -1,4 +1,4 @@
-import { TemplateFieldMissingError } from './errors.js';
+import { TemplateFieldMissingError, TemplateSyntaxError } from './errors.js';
 
 const WHOLE = /^\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}$/;
 const PART = /\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}/g;
@@ -19,7 +19,7 @@ export function templateFields(s: string): string[] {
   const out: string[] = [];
   for (const m of s.matchAll(ANY)) {
     const inner = (m[1] ?? '').trim();
-    if (!/^[A-Za-z_][\w]*(?:\.[\w-]+)*$/.test(inner)) throw new Error(`"{{${m[1]}}}" is not a field path (templates hold values only, e.g. {{ event.target }})`);
+    if (!/^[A-Za-z_][\w]*(?:\.[\w-]+)*$/.test(inner)) throw new TemplateSyntaxError(m[1] ?? '');
     out.push(inner);
   }
   return out;

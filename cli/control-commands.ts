@@ -1,0 +1,79 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { subjects } from '../bus/index.js';
+import type { Settings } from '../config/index.js';
+import { ACTION_CATALOGUE } from '../handlers/index.js';
+import { explainPlaybook, formatExplanation, loadPlaybookFile, playbookJsonSchemaText, readEventFile } from '../playbooks/index.js';
+import { CliError } from './errors.js';
+import { createLogger } from './logger.js';
+import { operatorName, sendControl } from './operator-connection.js';
+
+/** `homeostat playbooks explain | reset-budget | schema`. */
+export function registerPlaybookCommands(playbooks: Command, settings: Readonly<Settings>): void {
+  playbooks
+    .command('explain')
+    .description('dry run: would FILE fire for the event, and what would each step do (no side effect)')
+    .argument('<file>', 'playbook file')
+    .requiredOption('--event <file>', 'the event as JSON: an envelope, or { "subject": …, "target"?: …, "data"?: … }')
+    .option('--json', 'print the explanation as JSON')
+    .action((file: string, o: { event: string; json?: boolean }) => {
+      const pb = loadPlaybookFile(file, { actions: ACTION_CATALOGUE });
+      let event;
+      try {
+        event = readEventFile(o.event);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      const x = explainPlaybook(pb, event);
+      process.stdout.write(o.json ? `${JSON.stringify(x, null, 2)}\n` : formatExplanation(x));
+    });
+
+  playbooks
+    .command('reset-budget')
+    .description('lift a playbook\'s exhausted flap budget on a target (as the operator, on approvals.budget.reset)')
+    .argument('<playbook>', 'playbook name')
+    .argument('<target>', 'target name (`_global` for events without a target)')
+    .action(async (playbook: string, target: string) => {
+      const log = createLogger({ ...settings, logLevel: 'warn' });
+      const reply = await sendControl(settings, log, subjects.budgetReset, { playbook, target, by: operatorName() });
+      process.stdout.write(`${reply.message}\n`);
+      if (!reply.accepted) process.exitCode = 1;
+    });
+
+  playbooks
+    .command('schema')
+    .description('print the JSON Schema of playbook files (the text of playbooks/schema.json)')
+    .option('--write <file>', 'write it to this file instead')
+    .action((o: { write?: string }) => {
+      if (o.write) writeFileSync(o.write, playbookJsonSchemaText());
+      else process.stdout.write(playbookJsonSchemaText());
+    });
+}
+
+/** `homeostat approve RUN_ID` and `homeostat reject RUN_ID --reason TEXT`. */
+export function registerApprovalCommands(program: Command, settings: Readonly<Settings>): void {
+  const decide = async (runId: string, decision: 'approve' | 'reject', reason?: string) => {
+    let subject: string;
+    try {
+      subject = subjects.approval(runId);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    const log = createLogger({ ...settings, logLevel: 'warn' });
+    const reply = await sendControl(settings, log, subject, { decision, reason, by: operatorName() });
+    process.stdout.write(`${reply.message}\n`);
+    if (!reply.accepted) process.exitCode = 1;
+  };
+  program
+    .command('approve')
+    .description('approve the step a run is waiting on (runs.<runId>.awaiting_approval)')
+    .argument('<runId>', 'the run id')
+    .option('--reason <text>', 'why, for the record')
+    .action((runId: string, o: { reason?: string }) => decide(runId, 'approve', o.reason));
+  program
+    .command('reject')
+    .description('reject the step a run is waiting on; the run ends as stopped')
+    .argument('<runId>', 'the run id')
+    .requiredOption('--reason <text>', 'why')
+    .action((runId: string, o: { reason: string }) => decide(runId, 'reject', o.reason));
+}

@@ -1,0 +1,163 @@
+import type { Logger } from 'pino';
+import { subjects, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
+import type { ApprovalGate } from './approval-gate.js';
+import type { LoadedPlaybook } from './loader.js';
+import type { RunOutcome, RunRecord, StepRecord, StepStage } from './run-record.js';
+import type { AnyStep } from './schema.js';
+import { sendNotification } from './notifier.js';
+import { StepRunner, type StepContext } from './step-runner.js';
+import { render } from './template.js';
+
+export interface RunExecutorDeps {
+  bus: BusClient;
+  approvals: ApprovalGate;
+  log: Logger;
+  /** The action that carries notifications (stops, flap budgets); `notify.send`. */
+  notifyAction: string;
+}
+
+/**
+ * Drives one run: the main steps in order, a failing step's `on_failure` steps, rollback (the
+ * `undo` of completed steps, newest first) when the run does not resolve, the playbook's
+ * `on_failure` steps after a failure, and a notification when it stops. Publishes
+ * `runs.<runId>.<phase>` throughout (`started`, `step`, `awaiting_approval`, then one of
+ * `resolved`, `failed`, `stopped`).
+ */
+export class RunExecutor {
+  readonly #steps: StepRunner;
+  readonly #ctx: StepContext;
+  readonly #log: Logger;
+  readonly #done: { step: AnyStep; record: StepRecord }[] = [];
+
+  constructor(
+    private readonly d: RunExecutorDeps,
+    private readonly pb: LoadedPlaybook,
+    private readonly run: RunRecord,
+    event: Envelope<unknown>,
+  ) {
+    this.#log = d.log.child({ runId: run.runId, eventId: event.id, target: run.target, playbook: run.playbook });
+    this.#ctx = { event, steps: {} };
+    this.#steps = new StepRunner({ bus: d.bus, approvals: d.approvals, pb, run, log: this.#log, phase: (p, e) => this.#phase(p, e) });
+  }
+
+  #phase(phase: RunPhase, extra: Record<string, unknown> = {}): void {
+    const r = this.run;
+    this.d.bus.publish(
+      subjects.run(r.runId, phase),
+      `run.${phase}`,
+      { runId: r.runId, playbook: r.playbook, target: r.target, eventId: r.eventId, ...extra },
+      { target: r.target },
+    );
+  }
+
+  /** Runs to the end; never throws. */
+  async execute(): Promise<void> {
+    this.#log.info('run started');
+    this.#phase('started', { detail: { priority: this.pb.playbook.priority, file: this.pb.file } });
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.#main();
+      if (outcome.kind !== 'resolved') {
+        if (this.pb.playbook.rollback) await this.#rollback();
+        if (outcome.kind === 'failed' && this.pb.onFailure.length) {
+          const stop = await this.#list(this.pb.onFailure, 'on_failure');
+          if (stop !== undefined) outcome = { kind: 'stopped', reason: stop };
+        }
+        if (outcome.kind === 'stopped') await this.#notifyStop(outcome.reason);
+      }
+    } catch (e) {
+      this.#log.error({ err: e }, 'run aborted by an unexpected error');
+      outcome = { kind: 'failed', reason: `engine error: ${(e as Error).message}` };
+    }
+    this.#finish(outcome);
+  }
+
+  async #main(): Promise<RunOutcome> {
+    for (const step of this.pb.playbook.steps) {
+      const { record, stop } = await this.#one(step, 'main');
+      if (stop !== undefined) return { kind: 'stopped', reason: stop };
+      if (record.status === 'failed') {
+        const handlers = this.pb.stepFailure.get(step.id);
+        if (handlers?.length) {
+          const s = await this.#list(handlers, 'step_on_failure');
+          if (s !== undefined) return { kind: 'stopped', reason: s };
+        }
+        return { kind: 'failed', reason: `step "${step.id}" failed: ${record.error ?? 'unknown'}` };
+      }
+    }
+    return { kind: 'resolved' };
+  }
+
+  /** Runs a list of on_failure steps in order; a failing one does not stop the list, a `stop` does. */
+  async #list(steps: AnyStep[], stage: StepStage): Promise<string | undefined> {
+    for (const step of steps) {
+      const { stop } = await this.#one(step, stage);
+      if (stop !== undefined) return stop;
+    }
+    return undefined;
+  }
+
+  async #one(step: AnyStep, stage: StepStage): Promise<{ record: StepRecord; stop?: string }> {
+    const out = await this.#steps.run(step, this.#ctx, stage);
+    const rec = out.record;
+    this.run.steps.push(rec);
+    this.#ctx.steps[step.id] = { status: rec.status, result: rec.result };
+    if (rec.status === 'ok') this.#done.push({ step, record: rec });
+    this.#publishStep(rec);
+    return out;
+  }
+
+  #publishStep(rec: StepRecord): void {
+    this.#phase('step', {
+      step: rec.id,
+      status: rec.status,
+      durationMs: rec.durationMs,
+      reason: rec.error,
+      detail: { stage: rec.stage, attempts: rec.attempts, action: rec.action, params: rec.params, result: rec.result },
+    });
+  }
+
+  /** The `undo` of every completed step that has one, newest first; a failed undo does not stop the others. */
+  async #rollback(): Promise<void> {
+    for (const { step } of [...this.#done].reverse()) {
+      const undo = 'undo' in step ? step.undo : undefined;
+      if (!undo) continue;
+      const id = `${step.id}.undo`;
+      const started = performance.now();
+      let rec: StepRecord;
+      try {
+        const params = render(undo.with, this.#ctx);
+        const r = await this.#steps.call(undo.action, params, undo.timeout);
+        rec = { id, stage: 'rollback', action: undo.action, params, status: r.status === 'ok' ? 'undone' : 'undo_failed', result: r.result, attempts: 1, durationMs: performance.now() - started, error: r.status === 'ok' ? undefined : r.error };
+      } catch (e) {
+        rec = { id, stage: 'rollback', action: undo.action, status: 'undo_failed', result: {}, attempts: 0, durationMs: 0, error: (e as Error).message };
+      }
+      this.#log.info({ step: step.id, status: rec.status, error: rec.error }, 'rollback');
+      this.run.steps.push(rec);
+      this.#publishStep(rec);
+    }
+  }
+
+  async #notifyStop(reason: string): Promise<void> {
+    const r = this.run;
+    const message = `playbook ${r.playbook} stopped on ${r.target}: ${reason}`;
+    await sendNotification(this.d.bus, this.d.notifyAction, { message, severity: 'warning', target: r.target, details: { runId: r.runId, playbook: r.playbook, reason } }, this.#log, r.runId);
+  }
+
+  #finish(outcome: RunOutcome): void {
+    const r = this.run;
+    r.endedAt = Date.now();
+    const durationMs = r.endedAt - r.startedAt;
+    const detail = { attached: r.attached, steps: r.steps.length };
+    if (outcome.kind === 'resolved') {
+      r.status = 'resolved';
+      this.#log.info({ durationMs }, 'run resolved');
+      this.#phase('resolved', { durationMs, detail });
+      return;
+    }
+    r.status = outcome.kind;
+    r.reason = outcome.reason;
+    this.#log.warn({ reason: r.reason, durationMs }, `run ${outcome.kind}`);
+    this.#phase(outcome.kind, { reason: r.reason, durationMs, detail });
+  }
+}

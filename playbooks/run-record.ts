@@ -1,0 +1,44 @@
+/** What the engine remembers of a run (in memory; the store records it from `runs.>`). */
+
+export type RunStatus = 'running' | 'resolved' | 'failed' | 'stopped';
+
+/**
+ * A step's outcome. `skipped`: its `when` was false; `stopped`: a `stop` step; `rejected`: its
+ * approval was refused or timed out; `undone` / `undo_failed`: its rollback.
+ */
+export type StepStatus = 'ok' | 'failed' | 'skipped' | 'stopped' | 'rejected' | 'undone' | 'undo_failed';
+
+/** Where in the run a step ran. */
+export type StepStage = 'main' | 'step_on_failure' | 'rollback' | 'on_failure';
+
+export interface StepRecord {
+  id: string;
+  status: StepStatus;
+  result: Record<string, unknown>;
+  attempts: number;
+  durationMs: number;
+  error?: string;
+  stage?: StepStage;
+  /** The action or probe called, and its rendered parameters. */
+  action?: string;
+  params?: unknown;
+}
+
+export interface RunRecord {
+  runId: string;
+  playbook: string;
+  target: string;
+  eventId: string;
+  status: RunStatus;
+  startedAt: number;
+  endedAt?: number;
+  steps: StepRecord[];
+  /** Matching events that arrived while this run was active and were attached to it. */
+  attached: number;
+  reason?: string;
+  /** Set while the run waits for an operator. */
+  awaitingApproval?: { step: string; action: string; params: unknown; expiresAt: number };
+}
+
+/** The outcome of a run, before rollback and on_failure steps. */
+export type RunOutcome = { kind: 'resolved' } | { kind: 'failed'; reason: string } | { kind: 'stopped'; reason: string };

@@ -1,0 +1,176 @@
+import type { Logger } from 'pino';
+import { ActionResultData, newId, RequestTimeoutError, subjects, type BusClient, type RunPhase } from '../bus/index.js';
+import type { ApprovalGate } from './approval-gate.js';
+import { evaluateBool } from './expression.js';
+import type { LoadedPlaybook } from './loader.js';
+import type { RunRecord, StepRecord, StepStage } from './run-record.js';
+import type { AnyStep } from './schema.js';
+import { render } from './template.js';
+
+/** What the run gets back from one step: its record, and whether the run must end. */
+export interface StepOutcome {
+  record: StepRecord;
+  /** Set when the run must end as `stopped` (a `stop` step, or an approval refused or timed out). */
+  stop?: string;
+}
+
+export interface StepRunnerDeps {
+  bus: BusClient;
+  approvals: ApprovalGate;
+  pb: LoadedPlaybook;
+  run: RunRecord;
+  log: Logger;
+  phase(phase: RunPhase, extra?: Record<string, unknown>): void;
+}
+
+/** The template and expression context: the event and the outputs of earlier steps. */
+export type StepContext = { event: unknown; steps: Record<string, { status: string; result: Record<string, unknown> }> };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Whether a step waits for an operator: `approval` when given, else required for `risk: high`. */
+export function needsApproval(step: AnyStep): boolean {
+  if (!step.action) return false;
+  const approval = 'approval' in step ? step.approval : undefined;
+  const risk = 'risk' in step ? step.risk : undefined;
+  return (approval ?? (risk === 'high' ? 'required' : 'none')) === 'required';
+}
+
+/** Runs the steps of one run: `when`, `stop`, approval, actions with timeout and retry, verify polling. */
+export class StepRunner {
+  constructor(private readonly d: StepRunnerDeps) {}
+
+  /** Runs one step; never throws (a failure is a `failed` record with the reason). */
+  async run(step: AnyStep, ctx: StepContext, stage: StepStage): Promise<StepOutcome> {
+    const base = { id: step.id, stage, attempts: 0, durationMs: 0, result: {} };
+    const cond = this.d.pb.conditions.get(step.id);
+    if (cond) {
+      const r = evaluateBool(cond, ctx);
+      if (!r.value) return { record: { ...base, status: 'skipped', error: r.error ? `when: ${r.error}` : `when "${step.when}" is false` } };
+    }
+    if (step.stop !== undefined) {
+      let reason = step.stop;
+      try {
+        reason = String(render(step.stop, ctx));
+      } catch (e) {
+        this.d.log.warn({ step: step.id, err: (e as Error).message }, 'stop reason not rendered; using it as written');
+      }
+      return { record: { ...base, status: 'stopped', error: reason }, stop: reason };
+    }
+    if (step.verify) return { record: await this.#verify(step, ctx, stage) };
+    return this.#action(step, ctx, stage);
+  }
+
+  async #action(step: AnyStep, ctx: StepContext, stage: StepStage): Promise<StepOutcome> {
+    const action = step.action!;
+    const started = performance.now();
+    const base = { id: step.id, stage, action, result: {} };
+    let params: Record<string, unknown>;
+    try {
+      params = render(step.with, ctx) as Record<string, unknown>;
+    } catch (e) {
+      return { record: { ...base, status: 'failed', attempts: 0, durationMs: 0, error: (e as Error).message } };
+    }
+    if (needsApproval(step)) {
+      const timeoutMs = 'approval_timeout' in step ? step.approval_timeout : 300_000;
+      const waiting = this.d.approvals.wait(this.d.run.runId, step.id, timeoutMs);
+      this.d.run.awaitingApproval = { step: step.id, action, params, expiresAt: Date.now() + timeoutMs };
+      this.d.phase('awaiting_approval', {
+        step: step.id,
+        detail: { action, params, risk: 'risk' in step ? (step.risk ?? 'low') : 'low', timeoutMs, expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
+      });
+      this.d.log.info({ step: step.id, action, params, timeoutMs }, 'waiting for approval');
+      const decision = await waiting;
+      this.d.run.awaitingApproval = undefined;
+      if (!decision.approved) {
+        const reason = decision.timedOut ? `approval timed out: ${decision.reason}` : `approval rejected${decision.by ? ` by ${decision.by}` : ''}: ${decision.reason}`;
+        return { record: { ...base, params, status: 'rejected', attempts: 0, durationMs: performance.now() - started, error: reason }, stop: reason };
+      }
+      this.d.log.info({ step: step.id, by: decision.by }, 'approved');
+    }
+    const retry = step.retry ?? { attempts: 1, interval: 0, backoff: 1 };
+    let wait = retry.interval;
+    let attempts = 0;
+    let error = '';
+    let result: Record<string, unknown> = {};
+    while (attempts < retry.attempts) {
+      attempts++;
+      const r = await this.call(action, params, step.timeout);
+      result = r.result;
+      if (r.status === 'ok') {
+        const durationMs = performance.now() - started;
+        this.d.log.info({ step: step.id, action, attempts, durationMs }, 'step done');
+        return { record: { ...base, params, status: 'ok', result, attempts, durationMs } };
+      }
+      error = r.error;
+      if (r.status === 'refused') break;
+      if (attempts < retry.attempts) {
+        this.d.log.info({ step: step.id, attempts, error, waitMs: wait }, 'action failed; retrying');
+        await sleep(wait);
+        wait *= retry.backoff;
+      }
+    }
+    return { record: { ...base, params, status: 'failed', result, attempts, durationMs: performance.now() - started, error } };
+  }
+
+  async #verify(step: AnyStep, ctx: StepContext, stage: StepStage): Promise<StepRecord> {
+    const v = step.verify!;
+    const expect = this.d.pb.expects.get(step.id)!;
+    const started = performance.now();
+    const base = { id: step.id, stage, action: v.probe };
+    let params: Record<string, unknown>;
+    try {
+      params = render(v.with, ctx) as Record<string, unknown>;
+    } catch (e) {
+      return { ...base, status: 'failed', result: {}, attempts: 0, durationMs: 0, error: (e as Error).message };
+    }
+    const deadline = Date.now() + v.within;
+    let interval = v.interval;
+    let attempts = 0;
+    let last: Record<string, unknown> = {};
+    let lastError = 'expectation never held';
+    while (Date.now() < deadline) {
+      attempts++;
+      const r = await this.call(v.probe, params, Math.max(100, Math.min(step.timeout, deadline - Date.now())));
+      last = r.result;
+      if (r.status === 'ok') {
+        const e = evaluateBool(expect, { ...ctx, result: r.result });
+        if (e.value) {
+          const durationMs = performance.now() - started;
+          this.d.log.info({ step: step.id, attempts, durationMs }, 'verified');
+          return { ...base, params, status: 'ok', result: last, attempts, durationMs };
+        }
+        lastError = e.error ?? `expectation "${v.expect}" not met`;
+      } else {
+        lastError = r.error;
+      }
+      const wait = Math.min(interval, Math.max(0, deadline - Date.now()));
+      if (wait <= 0) break;
+      await sleep(wait);
+      interval *= v.backoff;
+    }
+    return { ...base, params, status: 'failed', result: last, attempts, durationMs: performance.now() - started, error: `not verified within ${v.within} ms: ${lastError}` };
+  }
+
+  /** Calls one action and waits for its result; a timeout or bus error is a `failed` result. */
+  async call(action: string, params: unknown, timeoutMs: number): Promise<{ status: ActionResultData['status']; result: Record<string, unknown>; error: string }> {
+    const [family, verb] = action.split('.') as [string, string];
+    const actionId = newId();
+    const target = this.d.run.target === '_global' ? undefined : this.d.run.target;
+    try {
+      const env = await this.d.bus.call(
+        subjects.action(family, verb),
+        actionId,
+        { actionId, runId: this.d.run.runId, action, target, params, timeoutMs },
+        ActionResultData,
+        timeoutMs,
+        { target },
+      );
+      const r = env.data;
+      return { status: r.status, result: r.result, error: r.error?.message ?? (r.status === 'ok' ? '' : `action ${r.status}`) };
+    } catch (e) {
+      const error = e instanceof RequestTimeoutError ? `no result from ${action} within ${timeoutMs} ms` : (e as Error).message;
+      return { status: 'failed', result: {}, error };
+    }
+  }
+}
