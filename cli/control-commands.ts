@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import ms from 'ms';
 import { subjects } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { ACTION_CATALOGUE } from '../handlers/index.js';
@@ -7,6 +8,12 @@ import { explainPlaybook, formatExplanation, loadPlaybookFile, playbookJsonSchem
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { operatorName, sendControl } from './operator-connection.js';
+
+function duration(v: string): number {
+  const n = ms(v as ms.StringValue);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a duration, e.g. 5s or 500ms');
+  return n;
+}
 
 /** `homeostat playbooks explain | reset-budget | schema`. */
 export function registerPlaybookCommands(playbooks: Command, settings: Readonly<Settings>): void {
@@ -33,9 +40,10 @@ export function registerPlaybookCommands(playbooks: Command, settings: Readonly<
     .description('lift a playbook\'s exhausted flap budget on a target (as the operator, on approvals.budget.reset)')
     .argument('<playbook>', 'playbook name')
     .argument('<target>', 'target name (`_global` for events without a target)')
-    .action(async (playbook: string, target: string) => {
+    .option('--timeout <duration>', 'how long to wait for the engine\'s answer', duration, 5000)
+    .action(async (playbook: string, target: string, o: { timeout: number }) => {
       const log = createLogger({ ...settings, logLevel: 'warn' });
-      const reply = await sendControl(settings, log, subjects.budgetReset, { playbook, target, by: operatorName() });
+      const reply = await sendControl(settings, log, subjects.budgetReset, { playbook, target, by: operatorName() }, o.timeout);
       process.stdout.write(`${reply.message}\n`);
       if (!reply.accepted) process.exitCode = 1;
     });
@@ -52,7 +60,7 @@ export function registerPlaybookCommands(playbooks: Command, settings: Readonly<
 
 /** `homeostat approve RUN_ID` and `homeostat reject RUN_ID --reason TEXT`. */
 export function registerApprovalCommands(program: Command, settings: Readonly<Settings>): void {
-  const decide = async (runId: string, decision: 'approve' | 'reject', reason?: string) => {
+  const decide = async (runId: string, decision: 'approve' | 'reject', reason: string | undefined, timeoutMs: number) => {
     let subject: string;
     try {
       subject = subjects.approval(runId);
@@ -60,7 +68,7 @@ export function registerApprovalCommands(program: Command, settings: Readonly<Se
       throw new CliError((e as Error).message);
     }
     const log = createLogger({ ...settings, logLevel: 'warn' });
-    const reply = await sendControl(settings, log, subject, { decision, reason, by: operatorName() });
+    const reply = await sendControl(settings, log, subject, { decision, reason, by: operatorName() }, timeoutMs);
     process.stdout.write(`${reply.message}\n`);
     if (!reply.accepted) process.exitCode = 1;
   };
@@ -69,11 +77,13 @@ export function registerApprovalCommands(program: Command, settings: Readonly<Se
     .description('approve the step a run is waiting on (runs.<runId>.awaiting_approval)')
     .argument('<runId>', 'the run id')
     .option('--reason <text>', 'why, for the record')
-    .action((runId: string, o: { reason?: string }) => decide(runId, 'approve', o.reason));
+    .option('--timeout <duration>', 'how long to wait for the engine\'s answer', duration, 5000)
+    .action((runId: string, o: { reason?: string; timeout: number }) => decide(runId, 'approve', o.reason, o.timeout));
   program
     .command('reject')
     .description('reject the step a run is waiting on; the run ends as stopped')
     .argument('<runId>', 'the run id')
     .requiredOption('--reason <text>', 'why')
-    .action((runId: string, o: { reason: string }) => decide(runId, 'reject', o.reason));
+    .option('--timeout <duration>', 'how long to wait for the engine\'s answer', duration, 5000)
+    .action((runId: string, o: { reason: string; timeout: number }) => decide(runId, 'reject', o.reason, o.timeout));
 }

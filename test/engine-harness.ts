@@ -1,0 +1,130 @@
+import { ActionRequestData, EnvelopeSchema, subjects, type BusClient, type Envelope, type RunPhaseData } from '../bus/index.js';
+import { ACTION_CATALOGUE } from '../handlers/index.js';
+import { parsePlaybook, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
+import type { TestContext } from './setup.js';
+
+/** Actions the test remediator answers, beside the real catalogue. */
+export const TEST_ACTIONS = [...ACTION_CATALOGUE, 'test.fix', 'test.probe', 'test.undo', 'test.other'];
+
+/** What the test remediator answers to one request; `silent` sends no result (the engine times out). */
+export type Answer = { status: 'ok' | 'failed' | 'refused'; result?: Record<string, unknown>; error?: string } | 'silent';
+
+/** One message seen on `runs.>` or `events.playbook.>`. */
+export interface Seen {
+  subject: string;
+  env: Envelope<Record<string, unknown>>;
+}
+
+export interface EngineHarness {
+  engine: PlaybookEngine;
+  monitor: BusClient;
+  operator: BusClient;
+  /** Every action request the test remediator received, in order. */
+  requests: ActionRequestData[];
+  /** Replaces how the remediator answers. */
+  answer(fn: (req: ActionRequestData, nth: number) => Answer | Promise<Answer>): void;
+  /** Publishes an event as a monitor and waits until the server has it. */
+  emit(subject: string, target: string | undefined, data?: Record<string, unknown>): Promise<Envelope<unknown>>;
+  /** Resolves with the first message (seen so far or later) that satisfies `pred`. */
+  until(pred: (s: Seen) => boolean, timeoutMs?: number): Promise<Seen>;
+  /** Resolves with the final phase (`resolved`, `failed`, `stopped`) of the next run to end, or of `runId`. */
+  runEnd(runId?: string, timeoutMs?: number): Promise<Seen & { phase: string; data: RunPhaseData }>;
+  seen: Seen[];
+}
+
+/** Playbooks from YAML texts, checked against {@link TEST_ACTIONS}. */
+export function playbooks(...yamls: string[]): LoadedPlaybook[] {
+  return yamls.map((y, i) => parsePlaybook(`test-${i}.yaml`, y, { actions: TEST_ACTIONS }));
+}
+
+/**
+ * A real engine on the test nats-server, with a test remediator on `actions.>` that records each
+ * request and answers as the test says (default: ok with an empty result).
+ */
+export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[]): Promise<EngineHarness> {
+  const engineBus = await ctx.connect('engine');
+  const handler = await ctx.connect('handler');
+  const monitor = await ctx.connect('monitor');
+  const operator = await ctx.connect('operator');
+  const requests: ActionRequestData[] = [];
+  let answerFn: (req: ActionRequestData, nth: number) => Answer | Promise<Answer> = () => ({ status: 'ok' });
+  handler.subscribe('actions.>', ActionRequestData, async (env) => {
+    const req = env.data;
+    requests.push(req);
+    const a = await answerFn(req, requests.filter((r) => r.action === req.action).length);
+    if (a === 'silent') return;
+    handler.publish(subjects.result(req.actionId), 'action.result', {
+      actionId: req.actionId,
+      action: req.action,
+      status: a.status,
+      durationMs: 1,
+      result: a.result ?? {},
+      ...(a.error ? { error: { code: 'TEST', message: a.error } } : {}),
+    });
+  });
+  const seen: Seen[] = [];
+  const waiters = new Set<(s: Seen) => void>();
+  const record = (subject: string, raw: string) => {
+    const e = EnvelopeSchema.safeParse(JSON.parse(raw));
+    if (!e.success) return;
+    const s = { subject, env: e.data as Envelope<Record<string, unknown>> };
+    seen.push(s);
+    for (const w of [...waiters]) w(s);
+  };
+  for (const pattern of ['runs.>', 'events.playbook.>']) operator.nc.subscribe(pattern, { callback: (_err, msg) => record(msg.subject, msg.string()) });
+  const engine = new PlaybookEngine({ bus: engineBus, playbooks: pbs, log: ctx.log });
+  engine.start();
+  await Promise.all([engineBus.flush(), handler.flush(), operator.flush()]);
+
+  const until = (pred: (s: Seen) => boolean, timeoutMs = 10_000) =>
+    new Promise<Seen>((resolve, reject) => {
+      const hit = seen.find(pred);
+      if (hit) return resolve(hit);
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(new Error(`no matching message within ${timeoutMs} ms; seen: ${seen.map((s) => s.subject).join(', ')}`));
+      }, timeoutMs);
+      const w = (s: Seen) => {
+        if (!pred(s)) return;
+        clearTimeout(timer);
+        waiters.delete(w);
+        resolve(s);
+      };
+      waiters.add(w);
+    });
+
+  return {
+    engine,
+    monitor,
+    operator,
+    requests,
+    seen,
+    answer(fn) {
+      answerFn = fn;
+    },
+    async emit(subject, target, data = {}) {
+      const env = monitor.publish(subject, subject, data, target ? { target } : {});
+      await monitor.flush();
+      return env;
+    },
+    until,
+    async runEnd(runId, timeoutMs) {
+      const s = await until((x) => {
+        const [, id, phase] = x.subject.split('.');
+        return x.subject.startsWith('runs.') && ['resolved', 'failed', 'stopped'].includes(phase ?? '') && (!runId || id === runId);
+      }, timeoutMs);
+      return { ...s, phase: s.subject.split('.')[2]!, data: s.env.data as unknown as RunPhaseData };
+    },
+  };
+}
+
+/** The phases of one run seen so far, in order, as `phase` or `phase:step:status`. */
+export function phasesOf(h: EngineHarness, runId: string): string[] {
+  return h.seen
+    .filter((s) => s.subject.startsWith(`runs.${runId}.`))
+    .map((s) => {
+      const phase = s.subject.split('.')[2]!;
+      const d = s.env.data as { step?: string; status?: string };
+      return phase === 'step' ? `step:${d.step}:${d.status}` : phase;
+    });
+}
