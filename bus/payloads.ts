@@ -127,3 +127,11 @@ export const PlaybookInvalidData = z.object({
   kept: z.string().optional(),
 });
 export type PlaybookInvalidData = z.infer<typeof PlaybookInvalidData>;
+
+/** `events.playbook.reloaded`: a changed playbook file was accepted (or its playbook withdrawn). */
+export const PlaybookReloadedData = z.object({
+  file: z.string(),
+  playbook: z.string(),
+  change: z.enum(['loaded', 'removed']),
+});
+export type PlaybookReloadedData = z.infer<typeof PlaybookReloadedData>;

@@ -141,14 +141,16 @@ export function explainPlaybook(pb: LoadedPlaybook, event: Envelope<unknown>): E
     if (targetOk && on.when) trigger.push({ check: 'when', ok: m.ok, detail: m.ok ? `"${on.when}" is true` : m.reason });
   }
   const target = event.target ?? '_global';
-  if (on.dedupe) {
-    const key = dedupeKey(pb, event);
-    trigger.push({ check: 'dedupe', ok: true, detail: key === null ? `key "${on.dedupe.key}" names a field the event lacks: not deduplicated` : `key "${key}": further events with it within ${ms(on.dedupe.window)} are dropped` });
+  if (m.ok) {
+    if (on.dedupe) {
+      const key = dedupeKey(pb, event);
+      trigger.push({ check: 'dedupe', ok: true, detail: key === null ? `key "${on.dedupe.key}" names a field the event lacks: not deduplicated` : `key "${key}": further events with it within ${ms(on.dedupe.window)} are dropped` });
+    }
+    if (on.cooldown) trigger.push({ check: 'cooldown', ok: true, detail: `no new run on ${target} for ${ms(on.cooldown)} after a run ends (state not consulted in a dry run)` });
+    const b = pb.playbook.budget;
+    if (b) trigger.push({ check: 'budget', ok: true, detail: `at most ${b.runs} run(s) on ${target} per ${ms(b.per)} (state not consulted in a dry run)` });
+    trigger.push({ check: 'one run per target', ok: true, detail: `an event for ${target} while a run is active there is attached to it` });
   }
-  if (on.cooldown) trigger.push({ check: 'cooldown', ok: true, detail: `no new run on ${target} for ${ms(on.cooldown)} after a run ends (state not consulted in a dry run)` });
-  const b = pb.playbook.budget;
-  if (b) trigger.push({ check: 'budget', ok: true, detail: `at most ${b.runs} run(s) on ${target} per ${ms(b.per)} (state not consulted in a dry run)` });
-  trigger.push({ check: 'one run per target', ok: true, detail: `an event for ${target} while a run is active there is attached to it` });
   return {
     playbook: pb.playbook.name,
     file: pb.file,

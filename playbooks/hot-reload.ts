@@ -1,5 +1,5 @@
 import { formatProblem } from '../config/index.js';
-import { subjects, type PlaybookInvalidData } from '../bus/index.js';
+import { subjects, type PlaybookInvalidData, type PlaybookReloadedData } from '../bus/index.js';
 import type { PlaybookEngine } from './engine.js';
 import { PlaybookWatcher } from './library.js';
 import type { LoadedPlaybook } from './loader.js';
@@ -7,7 +7,7 @@ import type { LoadedPlaybook } from './loader.js';
 /**
  * Keeps an engine's playbooks in step with their folder: a valid new version of a file replaces
  * the old one; an invalid one is logged and published on `events.playbook.invalid` and the old
- * version stays in force. Returns the function that stops watching.
+ * version stays in force; an accepted change is published on `events.playbook.reloaded`. Returns the function that stops watching.
  */
 export function watchPlaybookLibrary(engine: PlaybookEngine, dir: string, actions: readonly string[], initial: LoadedPlaybook[], debounceMs?: number): () => void {
   const watcher = new PlaybookWatcher({
@@ -18,7 +18,11 @@ export function watchPlaybookLibrary(engine: PlaybookEngine, dir: string, action
     log: engine.log.child({ component: 'playbook-watcher' }),
     apply: (playbooks) => engine.replacePlaybooks(playbooks),
     report: (o) => {
-      if (o.kind !== 'invalid') return;
+      if (o.kind !== 'invalid') {
+        const done: PlaybookReloadedData = { file: o.file, playbook: o.playbook, change: o.kind };
+        engine.bus.publish(subjects.event('playbook', 'reloaded'), 'playbook.reloaded', done);
+        return;
+      }
       const data: PlaybookInvalidData = { file: o.file, problems: o.problems.map(formatProblem), kept: o.kept };
       engine.bus.publish(subjects.event('playbook', 'invalid'), 'playbook.invalid', data);
     },

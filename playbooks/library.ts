@@ -60,6 +60,8 @@ export interface PlaybookWatcherOptions extends LoadOptions {
 export class PlaybookWatcher {
   readonly #byFile = new Map<string, LoadedPlaybook>();
   readonly #pending = new Set<string>();
+  /** Files refused last time; retried after an accepted change (a name may have been freed). */
+  readonly #refused = new Set<string>();
   readonly #opts: PlaybookWatcherOptions;
   #watcher: FSWatcher | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -91,7 +93,17 @@ export class PlaybookWatcher {
     this.#timer = null;
     this.#pending.clear();
     const outcomes = files.map((f) => this.#reloadFile(f)).filter((o): o is ReloadOutcome => o !== null);
-    if (outcomes.some((o) => o.kind !== 'invalid')) this.#opts.apply(this.playbooks);
+    if (outcomes.some((o) => o.kind !== 'invalid')) {
+      for (const f of [...this.#refused].filter((x) => !files.includes(x))) {
+        const o = this.#reloadFile(f);
+        if (o && o.kind !== 'invalid') outcomes.push(o);
+      }
+      this.#opts.apply(this.playbooks);
+    }
+    for (const o of outcomes) {
+      if (o.kind === 'invalid') this.#refused.add(o.file);
+      else this.#refused.delete(o.file);
+    }
     for (const o of outcomes) {
       if (o.kind === 'invalid') {
         this.#opts.log.error({ file: o.file, problems: o.problems.map(formatProblem), kept: o.kept }, 'playbook change refused; the previous version stays in force');
@@ -106,6 +118,7 @@ export class PlaybookWatcher {
   #reloadFile(file: string): ReloadOutcome | null {
     const old = this.#byFile.get(file);
     if (!existsSync(file)) {
+      this.#refused.delete(file);
       if (!old) return null;
       this.#byFile.delete(file);
       return { file, kind: 'removed', playbook: old.playbook.name };

@@ -100,8 +100,8 @@ describe('playbook steps through the real engine and bus', () => {
     expect(h.requests).toHaveLength(2);
     h.answer(() => ({ status: 'refused', error: 'not allowed' }));
     await h.emit('events.test.giveup', 'b');
-    const refused = await h.until((s) => s.subject.endsWith('.failed') && (s.env.data as { target?: string }).target === 'b');
-    expect(refused.env.data.reason).toMatch(/not allowed/);
+    const refused = await h.endFor('b');
+    expect(refused.data.reason).toMatch(/not allowed/);
     expect(h.requests.filter((r) => r.target === 'b')).toHaveLength(1);
   });
 

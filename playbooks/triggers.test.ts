@@ -17,7 +17,7 @@ describe('playbook triggers through the real engine and bus', () => {
     await h.emit('events.disk.full', 't1', { pct: 95 });
     await h.runEnd();
     await h.emit('events.disk.full', 't2', { pct: 50 });
-    await h.until((s) => s.subject.endsWith('.resolved') && (s.env.data as { target?: string }).target === 't2');
+    await h.endFor('t2');
     expect(h.requests.map((r) => `${r.target}:${(r.params as { by: string }).by}`)).toEqual(['t1:high', 't2:low']);
     expect(h.engine.runs.map((r) => r.playbook)).toEqual(['high', 'low']);
   });
@@ -58,15 +58,15 @@ describe('playbook triggers through the real engine and bus', () => {
     await h.runEnd();
     await h.emit('events.test.dd', 'y', { fingerprint: 'F1' });
     await h.emit('events.test.dd', 'z', { fingerprint: 'F2' });
-    await h.until((s) => s.subject.endsWith('.resolved') && (s.env.data as { target?: string }).target === 'z');
+    await h.endFor('z');
     expect(h.engine.runs.map((r) => r.target)).toEqual(['x', 'z']);
     expect(h.engine.stats.deduplicated).toBe(1);
 
     await h.emit('events.test.cool', 'c1');
-    await h.until((s) => s.subject.endsWith('.resolved') && (s.env.data as { target?: string }).target === 'c1');
+    await h.endFor('c1');
     await h.emit('events.test.cool', 'c1');
     await h.emit('events.test.cool', 'c2');
-    await h.until((s) => s.subject.endsWith('.resolved') && (s.env.data as { target?: string }).target === 'c2');
+    await h.endFor('c2');
     expect(h.engine.runs.filter((r) => r.playbook === 'cool').map((r) => r.target)).toEqual(['c1', 'c2']);
     expect(h.engine.stats.cooldown).toBe(1);
   });
@@ -76,7 +76,7 @@ describe('playbook triggers through the real engine and bus', () => {
     const h = await engineHarness(ctx, playbooks(`name: flappy\non:\n  event: events.test.flap\nbudget: { runs: 2, per: 1h }\nsteps:\n  - id: a\n    action: test.fix\n`));
     for (let i = 1; i <= 2; i++) {
       await h.emit('events.test.flap', 'svc-1');
-      await h.until((s) => s.subject.endsWith('.resolved') && h.engine.runs.length === i && h.engine.runs[i - 1]!.status === 'resolved');
+      await h.endFor('svc-1', i);
     }
     await h.emit('events.test.flap', 'svc-1');
     const exhausted = await h.until((s) => s.subject === 'events.playbook.budget_exhausted');
@@ -84,7 +84,7 @@ describe('playbook triggers through the real engine and bus', () => {
     expect(data).toMatchObject({ playbook: 'flappy', target: 'svc-1', runs: 2, perMs: 3_600_000 });
     await h.emit('events.test.flap', 'svc-1');
     await h.emit('events.test.flap', 'svc-2');
-    await h.until((s) => s.subject.endsWith('.resolved') && (s.env.data as { target?: string }).target === 'svc-2');
+    await h.endFor('svc-2');
     expect(h.engine.runs.filter((r) => r.target === 'svc-1')).toHaveLength(2);
     expect(h.engine.stats.budgetRefused).toBe(2);
     expect(h.seen.filter((s) => s.subject === 'events.playbook.budget_exhausted')).toHaveLength(1);
@@ -101,7 +101,7 @@ describe('playbook triggers through the real engine and bus', () => {
     expect((await h.until((s) => s.subject === 'events.playbook.budget_reset')).env.data).toMatchObject({ playbook: 'flappy', target: 'svc-1', by: 'alice', wasExhausted: true });
     expect(h.seen.filter((s) => s.subject === 'events.playbook.budget_reset')).toHaveLength(1);
     await h.emit('events.test.flap', 'svc-1');
-    await h.until(() => h.engine.runs.filter((r) => r.target === 'svc-1').length === 3);
+    expect((await h.endFor('svc-1', 3)).phase).toBe('resolved');
     const unknown = await h.operator.nc.request(subjects.budgetReset, JSON.stringify(makeEnvelope('x', 'op', { playbook: 'nope', target: 'svc-1' })), { timeout: 3000 });
     const no = ControlReplyData.parse(EnvelopeSchema.parse(JSON.parse(unknown.string())).data);
     expect(no.accepted).toBe(false);
@@ -118,7 +118,7 @@ describe('playbook triggers through the real engine and bus', () => {
     const until = Date.parse(BudgetExhaustedData.parse(ex.env.data).until);
     await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 20));
     await h.emit('events.test.short', 's');
-    await h.until(() => h.engine.runs.length === 2);
+    await h.endFor('s', 2);
     expect(h.engine.stats).toMatchObject({ started: 2, budgetRefused: 1 });
   });
 });

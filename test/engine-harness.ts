@@ -29,6 +29,8 @@ export interface EngineHarness {
   until(pred: (s: Seen) => boolean, timeoutMs?: number): Promise<Seen>;
   /** Resolves with the final phase (`resolved`, `failed`, `stopped`) of the next run to end, or of `runId`. */
   runEnd(runId?: string, timeoutMs?: number): Promise<Seen & { phase: string; data: RunPhaseData }>;
+  /** Resolves with the final phase of the `nth` run (1-based) to end on `target`. */
+  endFor(target: string, nth?: number, timeoutMs?: number): Promise<Seen & { phase: string; data: RunPhaseData }>;
   seen: Seen[];
 }
 
@@ -108,6 +110,11 @@ export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[]): Pr
       return env;
     },
     until,
+    async endFor(target, nth = 1, timeoutMs) {
+      const isEnd = (x: Seen) => x.subject.startsWith('runs.') && ['resolved', 'failed', 'stopped'].includes(x.subject.split('.')[2] ?? '') && x.env.data.target === target;
+      const s = await until((x) => isEnd(x) && seen.filter(isEnd).indexOf(x) === nth - 1, timeoutMs);
+      return { ...s, phase: s.subject.split('.')[2]!, data: s.env.data as unknown as RunPhaseData };
+    },
     async runEnd(runId, timeoutMs) {
       const s = await until((x) => {
         const [, id, phase] = x.subject.split('.');
