@@ -48,6 +48,7 @@ export class ApprovalGate {
         this.#waiting.delete(runId);
         resolve({ approved: false, reason: `no decision within ${timeoutMs} ms`, timedOut: true });
       }, timeoutMs);
+      timer.unref();
       this.#waiting.set(runId, {
         step,
         resolve: (d) => {

@@ -60,7 +60,7 @@ export class PlaybookEngine {
     this.log = opts.log;
     this.#notifyAction = opts.notifyAction ?? 'notify.send';
     this.#keepRuns = opts.keepRuns ?? 1000;
-    this.#gate = new TriggerGate(opts.playbooks, opts.log);
+    this.#gate = new TriggerGate(opts.playbooks);
     this.#approvals = new ApprovalGate(opts.bus, opts.log);
   }
 
@@ -98,7 +98,8 @@ export class PlaybookEngine {
 
   handleEvent(env: Envelope<unknown>): void {
     this.stats.events++;
-    const pb = this.#gate.select(env).chosen;
+    const sel = this.#gate.select(env);
+    const pb = sel.chosen;
     if (!pb) return;
     this.stats.matched++;
     const target = env.target ?? '_global';
@@ -126,6 +127,7 @@ export class PlaybookEngine {
         else this.log.debug(fields, 'flap budget exhausted; run refused');
         return;
       case 'start':
+        if (sel.candidates.length > 1) this.log.info({ ...fields, candidates: sel.candidates }, 'several playbooks match; highest priority chosen');
         this.#start(pb, env, target, now);
     }
   }

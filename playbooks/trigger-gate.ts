@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { subjectMatches, type Envelope } from '../bus/index.js';
 import { evaluateBool } from './expression.js';
 import { FlapBudget } from './flap-budget.js';
@@ -48,8 +47,7 @@ export function matchTrigger(pb: LoadedPlaybook, env: Envelope<unknown>): Trigge
 }
 
 /**
- * The trigger side of the engine: which playbook an event selects (priority decides, the choice
- * is logged), and whether that playbook may start a run now: dedupe key and window, cooldown
+ * The trigger side of the engine: which playbook an event selects (priority decides), and whether that playbook may start a run now: dedupe key and window, cooldown
  * after a run, and the flap budget per target.
  */
 export class TriggerGate {
@@ -58,16 +56,13 @@ export class TriggerGate {
   readonly #budget = new FlapBudget();
   #lastPrune = 0;
 
-  constructor(
-    private playbooks: LoadedPlaybook[],
-    private readonly log: Logger,
-  ) {}
+  constructor(private playbooks: LoadedPlaybook[]) {}
 
   replace(playbooks: LoadedPlaybook[]): void {
     this.playbooks = playbooks;
   }
 
-  /** The playbook an event selects, highest priority first; the choice is logged when several match. */
+  /** The playbook an event selects: the matching one with the highest priority. */
   select(env: Envelope<unknown>): Selection {
     const matches: LoadedPlaybook[] = [];
     const rejected: Selection['rejected'] = [];
@@ -79,9 +74,6 @@ export class TriggerGate {
     }
     if (matches.length > 1) matches.sort((a, b) => b.playbook.priority - a.playbook.priority);
     const candidates = matches.map((m) => m.playbook.name);
-    if (matches.length > 1) {
-      this.log.info({ eventId: env.id, chosen: candidates[0], candidates }, 'several playbooks match; highest priority chosen');
-    }
     return { chosen: matches[0] ?? null, candidates, rejected };
   }
 
