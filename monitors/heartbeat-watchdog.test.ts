@@ -24,10 +24,12 @@ describe('heartbeat watchdog', () => {
     beat();
     // a malformed heartbeat goes to the dead-letter subject with the reason
     const dl = nextMessage(watcher, 'deadletter.heartbeat', () => true, 5000);
+    await watcher.flush();
     target.nc.publish('heartbeat.t1', '{"broken":');
     expect(JSON.stringify((await dl).data)).toMatch(/not JSON/);
 
     const firstMissed = nextMessage(watcher, 'events.heartbeat.missed', (e) => e.target === 't1', 5000, HeartbeatMissedData);
+    await watcher.flush();
     clearInterval(timer);
     const ev = await firstMissed;
     expect(ev.data.target).toBe('t1');
@@ -35,6 +37,7 @@ describe('heartbeat watchdog', () => {
     expect(wd.down).toEqual(['t1']);
 
     const restored = nextMessage(watcher, 'events.heartbeat.restored', (e) => e.target === 't1', 5000);
+    await watcher.flush();
     timer = setInterval(beat, 50);
     beat();
     await restored;
@@ -44,6 +47,7 @@ describe('heartbeat watchdog', () => {
 
     // and it detects a second outage after the malformed message
     const second = nextMessage(watcher, 'events.heartbeat.missed', (e) => e.target === 't1', 5000);
+    await watcher.flush();
     clearInterval(timer);
     await second;
     expect(missed).toHaveLength(2);

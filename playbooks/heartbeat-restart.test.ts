@@ -67,6 +67,7 @@ describe('playbook engine (heartbeat-restart)', () => {
     monitor.publish(subjects.event('heartbeat', 'missed'), 'heartbeat.missed', { target: 'bad' }, { target: 'bad' });
     expect((await failed).data.reason).toMatch(/step "restart" failed/);
     const ok = nextMessage(watcher, 'runs.*.resolved', () => true, 5000, RunPhaseData);
+    await watcher.flush();
     monitor.publish(subjects.event('heartbeat', 'missed'), 'heartbeat.missed', { target: 'good' }, { target: 'good' });
     expect((await ok).data.target).toBe('good');
     expect(z.array(z.unknown()).parse(engine.runs)).toHaveLength(2);
