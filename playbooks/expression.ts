@@ -48,18 +48,8 @@ export function compileExpression(source: string, scope: ExpressionScope = 'expe
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     throw new ExpressionError(source, `gives ${checked.type}, not a bool`, 0);
   }
-  return (ctx) => fn(toCel(ctx) as Record<string, unknown>) as unknown;
-}
-
-/** Maps JSON values to what the CEL runtime expects (numbers stay doubles; undefined dropped). */
-function toCel(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(toCel);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = toCel(x);
-    return out;
-  }
-  return v;
+  // JSON values go in as they are: numbers are doubles, and an undefined field counts as absent
+  return (ctx) => fn(ctx) as unknown;
 }
 
 /** Evaluates to a boolean; anything else (or an evaluation error) counts as false with a reason. */

@@ -36,6 +36,28 @@ export function matchTrigger(pb: LoadedPlaybook, env: Envelope<unknown>): Trigge
   const on = pb.playbook.on;
   const subject = env.subject ?? '';
   if (!subjectMatches(on.event, subject)) return { ok: false, failed: 'subject', reason: `subject "${subject}" does not match "${on.event}"` };
+  return matchAfterSubject(pb, env);
+}
+
+/** A subject pattern split once: `*` matches one token, a final `>` one or more. */
+const patternTokens = new WeakMap<LoadedPlaybook, string[]>();
+
+function subjectMatchesTokens(pb: LoadedPlaybook, s: string[]): boolean {
+  let p = patternTokens.get(pb);
+  if (!p) {
+    p = pb.playbook.on.event.split('.');
+    patternTokens.set(pb, p);
+  }
+  for (let i = 0; i < p.length; i++) {
+    const tok = p[i];
+    if (tok === '>') return s.length > i;
+    if (i >= s.length || (tok !== '*' && tok !== s[i])) return false;
+  }
+  return p.length === s.length;
+}
+
+function matchAfterSubject(pb: LoadedPlaybook, env: Envelope<unknown>): TriggerMatch {
+  const on = pb.playbook.on;
   if (on.targets && !(env.target && on.targets.includes(env.target))) {
     return { ok: false, failed: 'targets', reason: `target "${env.target ?? '(none)'}" is not one of ${on.targets.join(', ')}` };
   }
@@ -47,8 +69,9 @@ export function matchTrigger(pb: LoadedPlaybook, env: Envelope<unknown>): Trigge
 }
 
 /**
- * The trigger side of the engine: which playbook an event selects (priority decides), and whether that playbook may start a run now: dedupe key and window, cooldown
- * after a run, and the flap budget per target.
+ * The trigger side of the engine: which playbook an event selects (priority decides), and
+ * whether that playbook may start a run now: dedupe key and window, cooldown after a run, and
+ * the flap budget per target.
  */
 export class TriggerGate {
   readonly #dedupe = new Map<string, number>();
@@ -66,9 +89,10 @@ export class TriggerGate {
   select(env: Envelope<unknown>): Selection {
     const matches: LoadedPlaybook[] = [];
     const rejected: Selection['rejected'] = [];
+    const tokens = (env.subject ?? '').split('.');
     for (const p of this.playbooks) {
-      if (!subjectMatches(p.playbook.on.event, env.subject ?? '')) continue;
-      const m = matchTrigger(p, env);
+      if (!subjectMatchesTokens(p, tokens)) continue;
+      const m = matchAfterSubject(p, env);
       if (m.ok) matches.push(p);
       else rejected.push({ playbook: p.playbook.name, reason: m.reason });
     }
