@@ -109,6 +109,7 @@ program
       { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined },
       o.targets.split(',').filter(Boolean),
       log,
+      settings.chaosActors,
     );
     const stopBeat = startHeartbeat(agent.bus, 'chaos-agent', 1000);
     const stop = async () => {
