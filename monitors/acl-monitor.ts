@@ -16,7 +16,8 @@ const MAX_SUBJECTS = 32;
 
 interface Episode {
   since: number;
-  lastHeld: number;
+  /** When the rule stops holding unless more violations come. */
+  heldUntil: number;
 }
 
 interface ActorState {
@@ -93,7 +94,7 @@ export class AclMonitor {
         if (wanted.has(env.data.source)) this.record(env.data);
       });
     }
-    this.#timer = setInterval(() => this.#sweep(), Math.max(50, Math.min(250, this.#opts.config.episodeGap / 2)));
+    this.#timer = setInterval(() => this.sweep(), Math.max(50, Math.min(250, this.#opts.config.episodeGap / 2)));
     this.#timer.unref();
   }
 
@@ -172,13 +173,15 @@ export class AclMonitor {
   }
 
   #step(st: ActorState, rule: AclRule, holds: boolean, t: number): void {
-    const ep = st.open[rule];
     if (!holds) return;
-    if (ep) {
-      ep.lastHeld = t;
+    const ep = st.open[rule];
+    const heldUntil = st.windows[rule].heldUntil();
+    if (ep && t - ep.heldUntil < this.#opts.config.episodeGap) {
+      ep.heldUntil = Math.max(ep.heldUntil, heldUntil);
       return;
     }
-    st.open[rule] = { since: t, lastHeld: t };
+    // a rule that stopped holding for the episode gap starts a new episode, swept or not
+    st.open[rule] = { since: t, heldUntil };
     this.#withOpen.add(st);
     this.#publish(st, rule, t);
   }
@@ -205,15 +208,15 @@ export class AclMonitor {
     this.bus.publish(subjects.event('acl', rule), `acl.${rule}`, data, { target: st.actor });
   }
 
-  #sweep(): void {
+  /** Closes episodes whose rule has not held for the episode gap (runs on a timer). */
+  sweep(): void {
     const t = this.#now();
     const gap = this.#opts.config.episodeGap;
     for (const st of this.#withOpen) {
       for (const rule of RULES) {
         const ep = st.open[rule];
         if (!ep) continue;
-        if (st.windows[rule].holds(t)) ep.lastHeld = t;
-        else if (t - ep.lastHeld >= gap) {
+        if (t - ep.heldUntil >= gap) {
           delete st.open[rule];
           this.#opts.log.info({ actor: st.actor, rule, durationMs: t - ep.since }, 'ACL episode over');
         }

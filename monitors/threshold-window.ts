@@ -30,6 +30,11 @@ export class ThresholdWindow {
     return t - this.#ring[this.#next]! < this.windowMs;
   }
 
+  /** Until when the threshold holds without a new occurrence (−Infinity before `count` occurrences). */
+  heldUntil(): number {
+    return this.#filled < this.count ? -Infinity : this.#ring[this.#next]! + this.windowMs;
+  }
+
   /** Occurrences within (t − windowMs, t], up to `count`. */
   within(t: number): number {
     let n = 0;
