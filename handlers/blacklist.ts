@@ -98,7 +98,7 @@ export class Blacklist {
    * Cuts `actor` off: leaves it out of the config, reloads the server, and waits until the
    * server reports no connection of the actor. Blacklisting again extends the TTL.
    */
-  add(actor: string, opts: { ttlMs?: number; reason?: string; runId?: string } = {}): Promise<BlacklistOutcome> {
+  async add(actor: string, opts: { ttlMs?: number; reason?: string; runId?: string } = {}): Promise<BlacklistOutcome> {
     this.check(actor);
     return this.#serial(async () => {
       const ttlMs = opts.ttlMs ?? DEFAULT_BLACKLIST_TTL_MS;
