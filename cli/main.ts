@@ -12,6 +12,7 @@ import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startStack } from './stack.js';
 import { stressCommand } from './stress-command.js';
+import { aclMonitorCommand } from './acl-monitor-command.js';
 
 
 const settings = loadSettings();
@@ -119,6 +120,16 @@ program
     };
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
+  });
+
+program
+  .command('acl-monitor', { hidden: true })
+  .description('run the ACL monitor alone on a nats-server log (used by the acl-flood benchmark)')
+  .requiredOption('--log <file>', "nats-server's log file")
+  .option('--from <where>', 'start at the "end" (default) or the "start" of the file', 'end')
+  .action(async (o: { log: string; from: string }) => {
+    if (o.from !== 'end' && o.from !== 'start') throw new CliError('--from is "end" or "start"');
+    await aclMonitorCommand({ log: o.log, from: o.from }, settings, createLogger(settings));
   });
 
 try {
