@@ -34,6 +34,9 @@ describe('blacklist', () => {
     await expect(login(ctx, 'rogue')).rejects.toThrow(/Authorization Violation/i);
     expect(store.load().map((e) => e.actor)).toEqual(['rogue']);
     expect(statSync(store.file).mode & 0o777).toBe(0o600);
+    // blacklisting again extends the entry (the reload changes nothing, and still completes)
+    const again = await bl.add('rogue', { ttlMs: 120_000 });
+    expect(again).toMatchObject({ alreadyBlacklisted: true, closed: [], entry: { since: out.entry.since, ttlMs: 120_000 } });
     // other users are untouched
     const op = await login(ctx, 'operator');
     await op.flush();

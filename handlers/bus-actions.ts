@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { newId, type BusClient } from '../bus/index.js';
+import { newId, subjects, type BusClient } from '../bus/index.js';
 import { Duration } from '../config/index.js';
 import { ActorParams, actorOf } from './acl-actions.js';
 import { defineAction } from './action.js';
@@ -54,7 +54,7 @@ export function busPing(bus: BusClient) {
     description: 'Probe: a request/reply round trip through the bus.',
     params: z.object({ target: z.string().optional(), timeout: Duration.default(1000) }).strict(),
     async run(p) {
-      const subject = `_INBOX.homeostat-ping.${newId()}`;
+      const subject = subjects.ping(newId());
       const started = performance.now();
       const sub = bus.nc.subscribe(subject, { max: 1, callback: (_e, m) => void m.respond(m.data) });
       try {
