@@ -1,5 +1,7 @@
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../config/index.js';
@@ -35,6 +37,30 @@ describe('stack', () => {
       expect(stack.acl.blacklist).not.toBeNull();
     } finally {
       await stack.stop();
+    }
+  });
+
+  it('keeps a blacklist across a restart of Homeostat', async () => {
+    const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_LOG_FORMAT: 'json' }, false);
+    const dir = mkdtempSync(join(tmpdir(), 'homeostat-restart-'));
+    const log = pino({ level: 'silent' });
+    try {
+      const first = await startStack({ settings, log, dir, chaos: false, targets: [] });
+      try {
+        await first.acl.blacklist!.add('rogue', { ttlMs: 60_000, reason: 'test' });
+      } finally {
+        await first.stop();
+      }
+      const second = await startStack({ settings, log, dir, chaos: false, targets: [] });
+      try {
+        expect([...second.acl.blacklist!.blocked()]).toEqual(['rogue']);
+        const c = second.credentials('rogue');
+        await expect(connect({ servers: c.url, user: c.user, pass: c.password, reconnect: false })).rejects.toThrow(/Authorization Violation/i);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
