@@ -32,6 +32,7 @@ describe('bus', () => {
     target.publish('heartbeat.w', 'heartbeat', { seq: -1, intervalMs: 100 });
     expect((await dl2).data.reason).toMatch(/seq/);
     const after = nextMessage(watcher, 'heartbeat.w', (e) => (e.data as { seq: number }).seq === 5);
+    await watcher.flush();
     target.publish('heartbeat.w', 'heartbeat', { seq: 5, intervalMs: 100 });
     await after;
     await mon.flush();

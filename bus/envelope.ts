@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /** The one message envelope every Homeostat message travels in (CloudEvents-like, JSON). */
@@ -17,18 +16,7 @@ export const EnvelopeSchema = z
 
 export type Envelope<T = unknown> = Omit<z.infer<typeof EnvelopeSchema>, 'data'> & { data: T };
 
-export function newId(): string {
-  return randomUUID().replaceAll('-', '');
-}
-
-export function makeEnvelope<T>(
-  type: string,
-  source: string,
-  data: T,
-  extra: { subject?: string; target?: string; trace?: Record<string, string> } = {},
-): Envelope<T> {
-  return { id: newId(), type, source, time: new Date().toISOString(), ...extra, data };
-}
+export { newId, makeEnvelope } from './envelope-factory.js';
 
 /** Why a raw message was refused, in words a reader of the dead-letter subject understands. */
 export function describeZodError(err: z.ZodError): string {

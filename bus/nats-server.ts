@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -101,8 +101,9 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
     writeFileSync(configFile, conf, { mode: 0o600 });
   };
   writeConfig(opts.blocked ?? new Set());
+  const credentialsFile = join(opts.dir, 'credentials.json');
   writeFileSync(
-    join(opts.dir, 'credentials.json'),
+    credentialsFile,
     JSON.stringify({ url: `nats://127.0.0.1:${port}`, users: Object.fromEntries(users.map((u) => [u.user, u.password])) }, null, 2),
     { mode: 0o600 },
   );
@@ -158,6 +159,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
       }
     },
     async stop() {
+      rmSync(credentialsFile, { force: true });
       if (dead) return;
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 3000);

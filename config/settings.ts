@@ -68,7 +68,8 @@ export interface Settings {
 
 /** Reads the environment once into a frozen settings object. No other module reads process.env. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boolean(process.stdout.isTTY)): Readonly<Settings> {
-  const parsed = Env.safeParse(env);
+  // an empty variable counts as unset
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new SettingsError(`invalid environment: ${msg}`);

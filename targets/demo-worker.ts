@@ -2,18 +2,19 @@
  * The demo worker: a small target program. It publishes `heartbeat.<name>` every
  * HOMEOSTAT_HEARTBEAT_MS and answers `GET /health` on PORT. It exits on SIGTERM, and
  * when its parent (the Homeostat that started it) is gone, so it never outlives the stack.
+ * It loads only the NATS client and the zod-free envelope factory, so a restart is quick.
  */
 import { createServer } from 'node:http';
-import pino from 'pino';
-import { BusClient } from '../bus/bus-client.js';
-import { startHeartbeat } from '../bus/heartbeat.js';
+import { connect } from '@nats-io/transport-node';
+import { makeEnvelope } from '../bus/envelope-factory.js';
 
 const env = process.env;
 const name = env.HOMEOSTAT_TARGET_NAME ?? 'demo-worker';
 const intervalMs = Number(env.HOMEOSTAT_HEARTBEAT_MS ?? 100);
 const port = Number(env.PORT ?? 0);
-const log = pino({ level: env.LOG_LEVEL ?? 'info' }).child({ target: name });
 const parent = process.ppid;
+const log = (msg: string, extra: Record<string, unknown> = {}) =>
+  process.stdout.write(JSON.stringify({ time: Date.now(), target: name, pid: process.pid, msg, ...extra }) + '\n');
 
 const http = createServer((req, res) => {
   if (req.url === '/health') {
@@ -23,22 +24,32 @@ const http = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+const [nc] = await Promise.all([
+  connect({
+    servers: env.HOMEOSTAT_NATS_URL ?? 'nats://127.0.0.1:4222',
+    user: env.HOMEOSTAT_NATS_USER,
+    pass: env.HOMEOSTAT_NATS_PASSWORD,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  }),
+  new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve)),
+]);
 
-const bus = await BusClient.connect(
-  { url: env.HOMEOSTAT_NATS_URL ?? 'nats://127.0.0.1:4222', user: env.HOMEOSTAT_NATS_USER, password: env.HOMEOSTAT_NATS_PASSWORD },
-  name,
-  log,
-);
-const stopBeat = startHeartbeat(bus, name, intervalMs);
+const subject = `heartbeat.${name}`;
+let seq = 0;
+const beat = () =>
+  nc.publish(subject, JSON.stringify(makeEnvelope('heartbeat', name, { seq: seq++, intervalMs, pid: process.pid }, { subject, target: name })));
+beat();
+const beatTimer = setInterval(beat, intervalMs);
 
 let closing = false;
 async function shutdown(code: number): Promise<void> {
   if (closing) return;
   closing = true;
-  stopBeat();
+  clearInterval(beatTimer);
   http.close();
-  await bus.close().catch(() => undefined);
+  await nc.drain().catch(() => undefined);
   process.exit(code);
 }
 process.on('SIGTERM', () => void shutdown(0));
@@ -46,4 +57,4 @@ process.on('SIGINT', () => void shutdown(0));
 setInterval(() => {
   if (process.ppid !== parent) void shutdown(0);
 }, 500).unref();
-log.info({ port, pid: process.pid }, 'demo worker ready');
+log('demo worker ready', { port });

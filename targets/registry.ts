@@ -64,7 +64,7 @@ export class TargetRegistry {
 }
 
 async function createDriver(c: TargetConfig, opts: RegistryOptions): Promise<TargetDriver> {
-  const log = opts.log.child({ target: c.name });
+  const log = opts.log;
   if (c.builtin === 'demo-worker') {
     const port = c.port === 'auto' ? await freePort() : c.port;
     return new ProcessDriver(

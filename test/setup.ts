@@ -52,7 +52,10 @@ export async function setup(): Promise<TestContext> {
   };
 }
 
-/** Resolves with the next valid message on `subject` that satisfies `pred`; rejects after `timeoutMs`. */
+/**
+ * Resolves with the next valid message on `subject` that satisfies `pred`; rejects after `timeoutMs`.
+ * Call `await bus.flush()` before publishing from another connection, so the subscription is in place.
+ */
 export function nextMessage<T = unknown>(
   bus: BusClient,
   subject: string,

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { DeadletterData, subjects } from '../bus/index.js';
+import { ChaosAgent, readProc } from './index.js';
+import { nextMessage, setup } from '../test/setup.js';
+
+describe('chaos agent', () => {
+  it('freezes the target with SIGSTOP and continues the same process after `seconds`; bad faults are dead-lettered', async () => {
+    await using ctx = await setup();
+    const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+    ctx.defer(() => victim.kill('SIGKILL'));
+    const pid = victim.pid!;
+    const agent = await ChaosAgent.start(ctx.nats.credentials('chaos'), ['w1'], ctx.log);
+    ctx.defer(() => agent.stop());
+    const target = await ctx.connect('target', 'w1');
+    const op = await ctx.connect('operator');
+
+    const injected = nextMessage(op, 'events.chaos.injected', () => true, 5000);
+    await op.flush();
+    // the agent learns the pid from the target's heartbeat, then a plain JSON body (as `nats pub` sends) injects
+    target.publish(subjects.heartbeat('w1'), 'heartbeat', { seq: 0, intervalMs: 100, pid });
+    // once the server has processed the beat, it reaches the agent before anything published after it
+    await target.flush();
+    op.nc.publish('chaos.heartbeat_pause', JSON.stringify({ target: 'w1', seconds: 0.5 }));
+    expect((await injected).data).toMatchObject({ fault: 'heartbeat_pause', target: 'w1', pid });
+    await expect.poll(() => readProc(pid)?.state).toBe('T');
+    await expect.poll(() => readProc(pid)?.state, { timeout: 5000 }).toBe('S');
+
+    const reasons = async (subject: string, body: string) => {
+      const dl = nextMessage(op, 'deadletter.chaos', (e) => (e.data as { subject: string }).subject === subject, 5000, DeadletterData);
+      await op.flush();
+      op.nc.publish(subject, body);
+      return (await dl).data.reason;
+    };
+    expect(await reasons('chaos.heartbeat_pause', '{"target":"w1"}')).toMatch(/seconds/);
+    expect(await reasons('chaos.heartbeat_pause', 'nonsense')).toMatch(/not JSON/);
+    expect(await reasons('chaos.meteor_strike', '{"target":"w1"}')).toMatch(/unknown fault "meteor_strike"/);
+    expect(await reasons('chaos.heartbeat_pause', '{"target":"engine","seconds":1}')).toMatch(/not a registered target/);
+    expect(readProc(pid)?.state).toBe('S');
+  });
+});
