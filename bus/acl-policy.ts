@@ -60,7 +60,7 @@ function secret(): string {
   return randomBytes(18).toString('base64url');
 }
 
-/** Renders nats-server's `authorization` block; `blocked` users keep their login but may publish and subscribe nothing. */
+/** Renders nats-server's `authorization` block; `blocked` users are left out, so their login is refused and a reload closes their connections. */
 export function renderAuthorization(users: AclUser[], blocked: ReadonlySet<string> = new Set()): string {
   const q = (s: string) => JSON.stringify(s);
   const list = (xs: string[]) => `[${xs.map(q).join(', ')}]`;

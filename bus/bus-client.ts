@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
 import { RequestTimeoutError } from './errors.js';
+import type { AclViolationData } from './payloads.js';
 import type { Credentials } from './nats-server.js';
 import { subjects } from './subjects.js';
 
@@ -31,6 +32,8 @@ export class BusClient {
     readonly nc: NatsConnection,
     readonly component: string,
     readonly log: Logger,
+    /** The NATS user this client logged in as (its role or actor), when known. */
+    readonly user?: string,
   ) {}
 
   static async connect(creds: Credentials, component: string, log: Logger): Promise<BusClient> {
@@ -42,7 +45,7 @@ export class BusClient {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
-    const client = new BusClient(nc, component, log.child({ component }));
+    const client = new BusClient(nc, component, log.child({ component }), creds.user);
     void client.#watchStatus();
     return client;
   }
@@ -53,13 +56,16 @@ export class BusClient {
         const e = s.error;
         this.log.warn({ subject: e.subject, operation: e.operation }, 'permission violation');
         if (e.subject !== subjects.aclViolation) {
-          this.publish(subjects.aclViolation, 'acl.violation', {
-            actor: this.component,
+          const report: AclViolationData = {
+            actor: this.user ?? this.component,
             subject: e.subject,
-            operation: e.operation,
+            operation: e.operation === 'subscription' ? 'subscribe' : 'publish',
             source: 'self-report',
             time: new Date().toISOString(),
-          });
+            component: this.component,
+            ...(e.queue ? { queue: e.queue } : {}),
+          };
+          this.publish(subjects.aclViolation, 'acl.violation', report);
         }
       } else if (s.type === 'disconnect' || s.type === 'reconnect') {
         this.log.info({ status: s.type }, 'bus connection');

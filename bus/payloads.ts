@@ -135,3 +135,66 @@ export const PlaybookReloadedData = z.object({
   change: z.enum(['loaded', 'removed']),
 });
 export type PlaybookReloadedData = z.infer<typeof PlaybookReloadedData>;
+/** How a permission violation was observed: nats-server's log, or the refused client itself. */
+export const AclViolationSource = z.enum(['nats-log', 'self-report']);
+export type AclViolationSource = z.infer<typeof AclViolationSource>;
+
+/** One permission violation, published on `acl.violation`. */
+export const AclViolationData = z.object({
+  /** The NATS user the server refused (a role, an actor of the policy, or a name the policy does not know). */
+  actor: z.string(),
+  subject: z.string(),
+  operation: z.enum(['publish', 'subscribe']),
+  source: AclViolationSource,
+  /** When the server logged it (log source) or the client learned of it (self-report), ISO 8601. */
+  time: z.string(),
+  /** nats-server's client id (`cid:N`), log source only. */
+  clientId: z.number().int().nonnegative().optional(),
+  /** The client's `version:lang:name` as the server logged it. */
+  client: z.string().optional(),
+  /** The client's address, `ip:port`. */
+  address: z.string().optional(),
+  /** The account, when the server logged it (newer nats-server). */
+  account: z.string().optional(),
+  queue: z.string().optional(),
+  /** The Homeostat component that self-reported. */
+  component: z.string().optional(),
+});
+export type AclViolationData = z.infer<typeof AclViolationData>;
+
+/** The ACL monitor's rules; each publishes `events.acl.<rule>` once per episode. */
+export const AclRule = z.enum(['spam', 'actor_threshold', 'control_flood']);
+export type AclRule = z.infer<typeof AclRule>;
+
+/** `events.acl.spam`, `events.acl.actor_threshold`, `events.acl.control_flood` (envelope target = actor). */
+export const AclEventData = z.object({
+  actor: z.string(),
+  rule: AclRule,
+  /** `role` (a Homeostat role), `actor` (a named actor of the policy) or `unknown` (not in the policy). */
+  kind: z.enum(['role', 'actor', 'unknown']),
+  /** Violations that crossed the threshold, within `windowMs`. */
+  count: z.number().int().nonnegative(),
+  threshold: z.number().int().positive(),
+  windowMs: z.number().nonnegative(),
+  /** Violations from this actor since the monitor started (all rules). */
+  total: z.number().int().nonnegative(),
+  /** The most frequent subjects of this actor's recent violations (at most 5). */
+  subjects: z.array(z.string()),
+  firstAt: z.string(),
+  lastAt: z.string(),
+});
+export type AclEventData = z.infer<typeof AclEventData>;
+
+/** `chaos.acl_spam`: connect as `actor` and publish `rate` messages per second on a denied `subject`. */
+export const ChaosAclSpamData = z
+  .object({
+    actor: z.string().regex(/^[A-Za-z0-9_-]+$/, 'an actor name of the ACL policy'),
+    rate: z.number().positive().max(50_000).default(100),
+    seconds: z.number().positive().max(3600).default(30),
+    subject: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a literal subject (no wildcards)')
+      .default('actions.process.restart'),
+  })
+  .strict();
+export type ChaosAclSpamData = z.infer<typeof ChaosAclSpamData>;

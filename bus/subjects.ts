@@ -30,6 +30,8 @@ export const subjects = {
   aclViolation: 'acl.violation' as const,
   deadletter: (origin: string) => `deadletter.${subjectToken(origin, 'origin')}` as const,
   deadletterAll: 'deadletter.>' as const,
+  /** A one-off request/reply subject for a bus round-trip probe (inside `_INBOX.>`, which every role may use). */
+  ping: (id: string) => `_INBOX.homeostat-ping.${subjectToken(id, 'ping id')}` as const,
 } as const;
 
 export const RUN_PHASES = ['started', 'step', 'awaiting_approval', 'resolved', 'failed', 'stopped'] as const;

@@ -13,6 +13,7 @@ import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startStack } from './stack.js';
 import { stressCommand } from './stress-command.js';
+import { aclMonitorCommand } from './acl-monitor-command.js';
 
 
 const settings = loadSettings();
@@ -112,6 +113,7 @@ program
       { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined },
       o.targets.split(',').filter(Boolean),
       log,
+      settings.chaosActors,
     );
     const stopBeat = startHeartbeat(agent.bus, 'chaos-agent', 1000);
     const stop = async () => {
@@ -121,6 +123,16 @@ program
     };
     process.on('SIGINT', () => void stop());
     process.on('SIGTERM', () => void stop());
+  });
+
+program
+  .command('acl-monitor', { hidden: true })
+  .description('run the ACL monitor alone on a nats-server log (used by the acl-flood benchmark)')
+  .requiredOption('--log <file>', "nats-server's log file")
+  .option('--from <where>', 'start at the "end" (default) or the "start" of the file', 'end')
+  .action(async (o: { log: string; from: string }) => {
+    if (o.from !== 'end' && o.from !== 'start') throw new CliError('--from is "end" or "start"');
+    await aclMonitorCommand({ log: o.log, from: o.from }, settings, createLogger(settings));
   });
 
 try {

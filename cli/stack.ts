@@ -18,6 +18,7 @@ import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRe
 import { HeartbeatWatchdog } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
+import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 
 export interface StackOptions {
   settings: Readonly<Settings>;
@@ -40,6 +41,8 @@ export interface Stack {
   engine: PlaybookEngine;
   watchdog: HeartbeatWatchdog;
   handlerBus: BusClient;
+  /** ACL monitor, nats-server log tail and blacklist. */
+  acl: AclDefence;
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
@@ -69,8 +72,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   try {
     let nats: ManagedNatsServer | null = null;
+    const blacklistStore = blacklistStoreIn(dir);
+    const blocked = settings.natsUrl ? new Set<string>() : activeBlacklist(blacklistStore);
     if (!settings.natsUrl) {
-      nats = await startNatsServer({ dir, policy, log });
+      nats = await startNatsServer({ dir, policy, log, blocked });
       const n = nats;
       cleanups.push(() => n.stop());
       if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,10 +111,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!opts.playbooks) cleanups.push(watchPlaybookLibrary(engine, settings.playbooksDir, ACTION_CATALOGUE, playbooks));
     cleanups.push(startHeartbeat(engineBus, 'engine', beatMs));
     await Promise.all([handlerBus.flush(), monitorBus.flush(), engineBus.flush()]);
+    const acl = await startAclDefence({ settings, log, policy, nats, credentials, handlerBus, actions: server, store: blacklistStore, applied: blocked });
+    cleanups.push(() => acl.stop());
 
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
-      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log);
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log, actorLogins(policy, nats, settings));
       const c = chaos;
       cleanups.push(() => stopChild(c));
     }
@@ -126,6 +133,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       engine,
       watchdog,
       handlerBus,
+      acl,
       pids: () => [
         ...(nats ? [nats.pid] : []),
         ...(chaos?.pid ? [chaos.pid] : []),
@@ -140,7 +148,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 /** Runs the chaos agent as its own process, with the chaos role's credentials only. */
-async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], watch: BusClient, log: Logger): Promise<ChildProcess> {
+async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], watch: BusClient, log: Logger, actors: Record<string, string> = {}): Promise<ChildProcess> {
   const ready = new Promise<void>((resolve) => {
     const sub = watch.subscribe(subjects.heartbeat('chaos-agent'), HeartbeatData, () => {
       sub.unsubscribe();
@@ -154,6 +162,7 @@ async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials,
       HOMEOSTAT_NATS_USER: creds.user ?? '',
       HOMEOSTAT_NATS_PASSWORD: creds.password ?? '',
       HOMEOSTAT_LOG_FORMAT: 'json',
+      HOMEOSTAT_CHAOS_ACTORS: JSON.stringify(actors),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -31,7 +31,7 @@ export async function stressCommand(args: StressArgs, settings: Readonly<Setting
     for (let i = 1; i <= args.repeat; i++) {
       const r = await runScenarioOnce(s, i, settings, log, progress);
       runs.push(r);
-      const line = `${s.id} run ${i}: ${r.passed ? 'PASS' : 'FAIL'}  MTTD ${r.mttdMs ?? '—'} ms  MTTR ${r.mttrMs ?? '—'} ms${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`;
+      const line = `${s.id} run ${i}: ${r.passed ? 'PASS' : 'FAIL'}  MTTD ${r.mttdMs ?? '—'} ms${s.cutoff ? `  cut-off ${r.cutoffMs ?? '—'} ms` : ''}  MTTR ${r.mttrMs ?? '—'} ms${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`;
       process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
     }
   }

@@ -27,6 +27,21 @@ const Env = z.object({
   HOMEOSTAT_ACL: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOMEOSTAT_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  HOMEOSTAT_ACL_MONITOR: z.string().optional(),
+  HOMEOSTAT_CHAOS_ACTORS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return {};
+      try {
+        const parsed = z.record(z.string(), z.string()).safeParse(JSON.parse(v));
+        if (parsed.success) return parsed.data;
+      } catch {
+        /* reported below */
+      }
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of actor → password' });
+      return z.NEVER;
+    }),
 });
 
 export interface Settings {
@@ -45,6 +60,10 @@ export interface Settings {
   logLevel: string;
   logFormat: 'pretty' | 'json';
   root: string;
+  /** The ACL monitor's thresholds file (default monitors/acl-monitor.yaml). */
+  aclMonitorFile: string;
+  /** Logins of the ACL policy's named actors, handed to the chaos agent only (set by the stack when it spawns it). */
+  chaosActors: Readonly<Record<string, string>>;
 }
 
 /** Reads the environment once into a frozen settings object. No other module reads process.env. */
@@ -69,5 +88,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     logLevel: e.LOG_LEVEL,
     logFormat: e.HOMEOSTAT_LOG_FORMAT ?? (isTTY ? 'pretty' : 'json'),
     root,
+    aclMonitorFile: resolve(e.HOMEOSTAT_ACL_MONITOR ?? join(root, 'monitors', 'acl-monitor.yaml')),
+    chaosActors: Object.freeze(e.HOMEOSTAT_CHAOS_ACTORS),
   });
 }

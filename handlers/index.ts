@@ -6,3 +6,8 @@ export { notifySend } from './notify-actions.js';
 export { HeartbeatTracker } from './heartbeat-tracker.js';
 export { ACTION_CATALOGUE, type ActionName } from './catalogue.js';
 export * from './errors.js';
+export { aclAssess, aclQuiet } from './acl-actions.js';
+export { busBlacklist, busUnblacklist, busPing } from './bus-actions.js';
+export { Blacklist, PROTECTED_ROLES, DEFAULT_BLACKLIST_TTL_MS, type BlacklistOptions, type BlacklistOutcome, type BusServerControl } from './blacklist.js';
+export { JsonFileBlacklistStore, BlacklistEntrySchema, type BlacklistEntry, type BlacklistStore } from './blacklist-store.js';
+export { ViolationLedger, type ActorViolations } from './violation-ledger.js';

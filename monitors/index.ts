@@ -1,3 +1,9 @@
 /** Monitors: watch targets and publish what they see as `events.*`. */
 export { HeartbeatWatchdog, type WatchedTarget } from './heartbeat-watchdog.js';
+export { AclMonitor, type AclMonitorOptions, type AclMonitorStats } from './acl-monitor.js';
+export { AclMonitorConfigSchema, loadAclMonitorConfig, type AclMonitorConfig } from './acl-monitor-config.js';
+export { AclLogSource, type AclLogSourceCounters, type AclLogSourceOptions } from './acl-log-source.js';
+export { LogTail, type LogTailCounters, type LogTailOptions } from './log-tail.js';
+export { parseNatsLogLine, type ParsedLogLine, type LoggedViolation } from './nats-log-line.js';
+export { ThresholdWindow } from './threshold-window.js';
 export * from './errors.js';

@@ -15,7 +15,9 @@ export interface ScenarioSummary {
   playbook: string;
   mttd: Stats;
   mttr: Stats;
-  slo: { mttdMs: number; mttrMs: number; met: boolean };
+  /** Inject → the actor's connection closed by the server (scenarios with `cutoff`). */
+  cutoff: Stats | null;
+  slo: { mttdMs: number; mttrMs: number; cutoffMs?: number; met: boolean };
 }
 
 export interface StressReport {
@@ -42,8 +44,11 @@ export function summarise(runs: RunReport[], scenarios: Scenario[]): StressRepor
     const mine = runs.filter((r) => r.id === s.id);
     const mttd = stats(mine.flatMap((r) => (r.mttdMs === null ? [] : [r.mttdMs])));
     const mttr = stats(mine.flatMap((r) => (r.mttrMs === null ? [] : [r.mttrMs])));
-    const met = mttd.p95 !== null && mttr.p95 !== null && mttd.p95 <= s.slo.mttd && mttr.p95 <= s.slo.mttr;
-    return { id: s.id, name: s.name, runs: mine.length, passed: mine.filter((r) => r.passed).length, playbook: s.playbook, mttd, mttr, slo: { mttdMs: s.slo.mttd, mttrMs: s.slo.mttr, met } };
+    const cutoff = s.cutoff ? stats(mine.flatMap((r) => (r.cutoffMs === null || r.cutoffMs === undefined ? [] : [r.cutoffMs]))) : null;
+    const cutoffMet = !cutoff || s.slo.cutoff === undefined || (cutoff.p95 !== null && cutoff.p95 <= s.slo.cutoff);
+    const met = mttd.p95 !== null && mttr.p95 !== null && mttd.p95 <= s.slo.mttd && mttr.p95 <= s.slo.mttr && cutoffMet;
+    const slo = { mttdMs: s.slo.mttd, mttrMs: s.slo.mttr, ...(s.slo.cutoff !== undefined ? { cutoffMs: s.slo.cutoff } : {}), met };
+    return { id: s.id, name: s.name, runs: mine.length, passed: mine.filter((r) => r.passed).length, playbook: s.playbook, mttd, mttr, cutoff, slo };
   });
   const passed = runs.filter((r) => r.passed).length;
   return { scenarios: runs, summary, passed, failed: runs.length - passed, ok: runs.length > 0 && passed === runs.length && summary.every((s) => s.slo.met) };
@@ -51,17 +56,21 @@ export function summarise(runs: RunReport[], scenarios: Scenario[]): StressRepor
 
 const fmt = (v: number | null) => (v === null ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 const fmtStats = (s: Stats, many: boolean) => (many ? `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.max)}` : fmt(s.p50));
+const withCutoff = (report: StressReport) => report.summary.some((s) => s.cutoff);
 
 function rows(report: StressReport): string[][] {
   const many = report.summary.some((s) => s.runs > 1);
   return report.summary.map((s) => {
     const notes = [...new Set(report.scenarios.filter((r) => r.id === s.id).flatMap((r) => r.notes))];
+    const cut = withCutoff(report) ? [s.cutoff ? fmtStats(s.cutoff, many) : '—'] : [];
+    const cutSlo = s.slo.cutoffMs !== undefined ? ` / cut-off ≤ ${fmt(s.slo.cutoffMs)}` : '';
     return [
       s.id,
       `${s.passed}/${s.runs}`,
       fmtStats(s.mttd, many),
+      ...cut,
       fmtStats(s.mttr, many),
-      `≤ ${fmt(s.slo.mttdMs)} / ≤ ${fmt(s.slo.mttrMs)} ${s.slo.met ? 'met' : 'MISSED'}`,
+      `≤ ${fmt(s.slo.mttdMs)} / ≤ ${fmt(s.slo.mttrMs)}${cutSlo} ${s.slo.met ? 'met' : 'MISSED'}`,
       s.playbook,
       notes.slice(0, 3).join('; ') || '—',
     ];
@@ -71,7 +80,8 @@ function rows(report: StressReport): string[][] {
 function headers(report: StressReport): string[] {
   const many = report.summary.some((s) => s.runs > 1);
   const suffix = many ? ' p50/p95/max' : '';
-  return ['scenario', 'passed', `MTTD${suffix}`, `MTTR${suffix}`, 'SLO (p95 MTTD / MTTR)', 'playbook', 'notes'];
+  const cut = withCutoff(report) ? [`cut-off${suffix}`] : [];
+  return ['scenario', 'passed', `MTTD${suffix}`, ...cut, `MTTR${suffix}`, 'SLO (p95 MTTD / MTTR)', 'playbook', 'notes'];
 }
 
 /** A plain-text table for the terminal. */
@@ -87,7 +97,7 @@ export function renderMarkdown(report: StressReport): string {
   const h = headers(report);
   const r = rows(report);
   const md = (cells: string[]) => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
-  const perRun = report.scenarios.map((x) => md([x.id, String(x.run), x.passed ? 'yes' : 'no', fmt(x.mttdMs), fmt(x.mttrMs), x.playbook ?? '—', x.notes.join('; ') || '—']));
+  const perRun = report.scenarios.map((x) => md([x.id, String(x.run), x.passed ? 'yes' : 'no', fmt(x.mttdMs), ...(withCutoff(report) ? [fmt(x.cutoffMs)] : []), fmt(x.mttrMs), x.playbook ?? '—', x.notes.join('; ') || '—']));
   return [
     '# Homeostat stress scorecard',
     '',
@@ -99,8 +109,8 @@ export function renderMarkdown(report: StressReport): string {
     '',
     '## Runs',
     '',
-    md(['scenario', 'run', 'passed', 'MTTD', 'MTTR', 'playbook', 'notes']),
-    md(['---', '---', '---', '---', '---', '---', '---']),
+    md(['scenario', 'run', 'passed', 'MTTD', ...(withCutoff(report) ? ['cut-off'] : []), 'MTTR', 'playbook', 'notes']),
+    md(['---', '---', '---', '---', ...(withCutoff(report) ? ['---'] : []), '---', '---', '---']),
     ...perRun,
     '',
   ].join('\n');

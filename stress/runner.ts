@@ -4,6 +4,7 @@ import { BusClient, HeartbeatData, RunPhaseData, subjects, type Envelope } from 
 import type { Settings } from '../config/index.js';
 import { readProc } from '../targets/index.js';
 import { startStack, type Stack } from '../cli/stack.js';
+import { CutoffWatch } from './cutoff-watch.js';
 import type { Scenario } from './scenario.js';
 
 export interface RunReport {
@@ -15,6 +16,8 @@ export interface RunReport {
   recovered: boolean;
   mttdMs: number | null;
   mttrMs: number | null;
+  /** Inject → the server closed the scenario's `cutoff.actor` connection; null when not measured or not cut. */
+  cutoffMs: number | null;
   playbook: string | null;
   runStatus: string | null;
   collateral: string[];
@@ -67,6 +70,7 @@ export async function runScenarioOnce(
     recovered: false,
     mttdMs: null,
     mttrMs: null,
+    cutoffMs: null,
     playbook: null,
     runStatus: null,
     collateral: [],
@@ -77,9 +81,11 @@ export async function runScenarioOnce(
   const stack: Stack = await startStack({ settings, log, chaos: true });
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
+  let cutoff: CutoffWatch | null = null;
   try {
     op = await BusClient.connect(stack.credentials('operator'), 'stress-runner', log);
-    const target = stack.registry.get(scenario.target);
+    // the target is a registered target, or (S02) an actor of the ACL policy
+    const target = stack.registry.has(scenario.target) ? stack.registry.get(scenario.target) : null;
     const others = stack.registry.names.filter((n) => n !== scenario.target);
 
     let lastBeat = 0;
@@ -100,6 +106,7 @@ export async function runScenarioOnce(
       if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: heartbeat missed`);
     });
     let runId: string | null = null;
+    let resolvedAt = 0;
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
       const phase = env.subject?.split('.')[2];
       if (!t0 || env.data.target !== scenario.target) return;
@@ -109,6 +116,7 @@ export async function runScenarioOnce(
       }
       if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
         report.runStatus = phase;
+        if (phase === 'resolved') resolvedAt = performance.now();
         if (env.data.reason) report.notes.push(`run ${phase}: ${env.data.reason}`);
       }
     });
@@ -117,15 +125,19 @@ export async function runScenarioOnce(
     progress(scenario.id, runIndex, 'waiting for steady state');
     const steady = await until(
       async () =>
-        performance.now() - lastBeat < 2 * target.intervalMs &&
+        (!target || performance.now() - lastBeat < 2 * target.intervalMs) &&
         others.every((o) => performance.now() - (lastBeatByTarget.get(o) ?? -1e9) < 2 * stack.registry.get(o).intervalMs) &&
-        (await healthOk(target.driver.healthUrl)),
+        (await healthOk(target?.driver.healthUrl)),
       15_000,
       20,
     );
     if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
     for (const p of stack.pids()) seenPids.add(p);
 
+    if (scenario.cutoff) {
+      if (!stack.nats) throw new Error('the cut-off can only be measured on a managed nats-server (unset NATS_URL)');
+      cutoff = new CutoffWatch(stack.nats.monitorUrl, scenario.cutoff.actor);
+    }
     progress(scenario.id, runIndex, `injecting chaos.${scenario.inject.fault}`);
     t0 = performance.now();
     op.nc.publish(subjects.chaos(scenario.inject.fault), JSON.stringify(scenario.inject.data));
@@ -140,17 +152,26 @@ export async function runScenarioOnce(
       const remaining = scenario.timeout - (performance.now() - t0);
       const recovered = await until(
         async () =>
-          (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
-          (!scenario.recover.health || (await healthOk(target.driver.healthUrl))),
+          (scenario.recover.runResolved && report.runStatus !== null && report.runStatus !== 'resolved') ||
+          ((!scenario.recover.heartbeat || lastBeat > detectedAt) &&
+            (!scenario.recover.health || (await healthOk(target?.driver.healthUrl))) &&
+            (!scenario.recover.runResolved || report.runStatus === 'resolved')),
         Math.max(0, remaining),
         5,
       );
-      if (recovered) {
+      if (recovered && (!scenario.recover.runResolved || report.runStatus === 'resolved')) {
         report.recovered = true;
-        report.mttrMs = round(performance.now() - t0);
+        const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
+        report.mttrMs = round((onlyRun ? resolvedAt : performance.now()) - t0);
       } else report.notes.push(`not recovered within ${scenario.timeout} ms`);
       // let the playbook finish its verification so the run's outcome is known
       await until(() => report.runStatus !== null, 15_000, 10);
+    }
+    if (cutoff) {
+      await until(() => cutoff!.cutAt !== null, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
+      await cutoff.stop();
+      if (cutoff.cutAt !== null) report.cutoffMs = round(cutoff.cutAt - t0);
+      else report.notes.push(cutoff.seenAt === null ? `${cutoff.actor} was never seen connected` : `${cutoff.actor} was not cut off within ${scenario.timeout} ms`);
     }
     for (const p of stack.pids()) seenPids.add(p);
     // collateral: other targets must still be healthy
@@ -160,6 +181,7 @@ export async function runScenarioOnce(
   } catch (e) {
     report.notes.push((e as Error).message);
   } finally {
+    await cutoff?.stop();
     await op?.close().catch(() => undefined);
     progress(scenario.id, runIndex, 'stopping stack');
     await stack.stop();
@@ -173,7 +195,8 @@ export async function runScenarioOnce(
     report.playbook === scenario.playbook &&
     report.runStatus === 'resolved' &&
     report.collateral.length === 0 &&
-    report.orphans.length === 0;
+    report.orphans.length === 0 &&
+    (!scenario.cutoff || report.cutoffMs !== null);
   return report;
 }
 

@@ -25,12 +25,16 @@ export const ScenarioSchema = z
       .object({
         heartbeat: z.boolean().default(true),
         health: z.boolean().default(true),
+        /** Recovered also requires the expected playbook's run to resolve (its verify steps held); MTTR is then inject → resolved. */
+        runResolved: z.boolean().default(false),
       })
       .strict()
-      .default({ heartbeat: true, health: true }),
+      .default({ heartbeat: true, health: true, runResolved: false }),
+    /** Measure the cut-off: inject → the server closed this actor's connection (seen on nats-server's /connz). */
+    cutoff: z.object({ actor: z.string().min(1) }).strict().optional(),
     /** The playbook expected to run. */
     playbook: z.string(),
-    slo: z.object({ mttd: Duration, mttr: Duration }).strict(),
+    slo: z.object({ mttd: Duration, mttr: Duration, cutoff: Duration.optional() }).strict(),
     /** A run that has not recovered by then fails. */
     timeout: Duration.default(30_000),
   })

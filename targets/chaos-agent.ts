@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BusClient, ChaosHeartbeatPauseData, HeartbeatData, subjects, type Credentials, type Envelope } from '../bus/index.js';
+import { BusClient, ChaosAclSpamData, ChaosHeartbeatPauseData, HeartbeatData, subjects, type Credentials, type Envelope } from '../bus/index.js';
+import { AclSpamFault } from './acl-spam-fault.js';
 import { readProc } from './process-tree.js';
 
 interface Fault<S extends z.ZodType> {
@@ -17,18 +18,27 @@ export class ChaosAgent {
   readonly #pids = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #faults = new Map<string, Fault<z.ZodType>>();
+  readonly #aclSpam: AclSpamFault;
 
   private constructor(
     readonly bus: BusClient,
     readonly targets: readonly string[],
     readonly log: Logger,
+    creds: Credentials,
+    actors: Readonly<Record<string, string>>,
   ) {
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
+    this.#aclSpam = new AclSpamFault(creds.url, actors, log, (o) => bus.publish(subjects.event('chaos', 'acl_spam_ended'), 'chaos.acl_spam_ended', o, { target: o.actor }));
+    this.#register('acl_spam', { schema: ChaosAclSpamData, run: (d) => this.#aclSpam.start(d) });
   }
 
-  static async start(creds: Credentials, targets: readonly string[], log: Logger): Promise<ChaosAgent> {
+  /**
+   * @param actors logins of the policy's named actors (never of a role), for faults that act as
+   *   an outside actor, e.g. `chaos.acl_spam`.
+   */
+  static async start(creds: Credentials, targets: readonly string[], log: Logger, actors: Readonly<Record<string, string>> = {}): Promise<ChaosAgent> {
     const bus = await BusClient.connect(creds, 'chaos-agent', log);
-    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }));
+    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }), creds, actors);
     bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
       const name = env.subject?.slice('heartbeat.'.length) ?? env.source;
       if (env.data.pid && agent.targets.includes(name)) agent.#pids.set(name, env.data.pid);
@@ -91,6 +101,7 @@ export class ChaosAgent {
 
   async stop(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
+    await this.#aclSpam.stop();
     await this.bus.close();
   }
 }
