@@ -27,6 +27,10 @@ const Env = z.object({
   HOMEOSTAT_ACL: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOMEOSTAT_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/.*)?$/, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
 });
 
 export interface Settings {
@@ -45,6 +49,10 @@ export interface Settings {
   logLevel: string;
   logFormat: 'pretty' | 'json';
   root: string;
+  /** PostgreSQL for incidents, runs and the runbook; the embedded store (PGlite in `storeDir`) when unset. */
+  databaseUrl?: string;
+  /** Where the embedded store keeps its data: `$HOMEOSTAT_HOME/store`. */
+  storeDir: string;
 }
 
 /** Reads the environment once into a frozen settings object. No other module reads process.env. */
@@ -68,5 +76,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     logLevel: e.LOG_LEVEL,
     logFormat: e.HOMEOSTAT_LOG_FORMAT ?? (isTTY ? 'pretty' : 'json'),
     root,
+    databaseUrl: e.DATABASE_URL || undefined,
+    storeDir: join(resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')), 'store'),
   });
 }
