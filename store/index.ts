@@ -24,3 +24,5 @@ export {
   type RunbookEntry,
 } from './store.js';
 export * from './errors.js';
+export { Recorder, RecordedApprovalData, type RecorderOptions, type RecorderStats } from './recorder.js';
+export type { WriteQueueStats, LatencyFigures } from './write-queue.js';
