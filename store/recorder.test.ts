@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newId, subjects, type BusClient } from '../bus/index.js';
 import { setup, type TestContext } from '../test/setup.js';
 import { throwawaySchema } from '../test/postgres.js';
-import { openStore, Recorder, type Store } from './index.js';
+import { openStore, Recorder } from './index.js';
 
 /** Retries `check` until it passes (a condition to wait for, not a fixed sleep). */
 async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
