@@ -12,6 +12,7 @@ import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { startStack } from './stack.js';
 import { stressCommand } from './stress-command.js';
+import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
 
 
 const settings = loadSettings();
@@ -96,6 +97,36 @@ playbooks
       }
     }
     process.exitCode = bad ? 1 : 0;
+  });
+
+const historyLog = () => createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel });
+program
+  .command('incidents')
+  .description('recorded incidents, newest first (related events of one target and family, and what was done)')
+  .option('--status <status>', 'only open, remediating, resolved, failed or stopped incidents')
+  .option('--target <name>', 'only this target')
+  .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--json', 'JSON for scripts')
+  .action(async (o: { status?: string; target?: string; limit: number; json?: boolean }) => {
+    process.exitCode = await incidentsCommand(o, settings, historyLog());
+  });
+program
+  .command('runs')
+  .description('recorded runs, newest first; with an ID (or a unique prefix), that run\'s steps, outputs and timings')
+  .argument('[id]', 'run id or unique prefix')
+  .option('--incident <id>', 'only runs of this incident')
+  .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--json', 'JSON for scripts')
+  .action(async (id: string | undefined, o: { incident?: string; limit: number; json?: boolean }) => {
+    process.exitCode = await runsCommand(id, o, settings, historyLog());
+  });
+program
+  .command('runbook')
+  .description('for each event signature: which playbooks ran and how they ended')
+  .option('--signature <subject>', 'only this event signature, e.g. events.heartbeat.missed')
+  .option('--json', 'JSON for scripts')
+  .action(async (o: { signature?: string; json?: boolean }) => {
+    process.exitCode = await runbookCommand(o, settings, historyLog());
   });
 
 program

@@ -18,6 +18,7 @@ import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRe
 import { HeartbeatWatchdog } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
+import { openStore, Recorder, type Store } from '../store/index.js';
 
 export interface StackOptions {
   settings: Readonly<Settings>;
@@ -30,6 +31,14 @@ export interface StackOptions {
   /** Start the chaos agent (a separate process with the chaos role's credentials). */
   chaos?: boolean;
   componentHeartbeatMs?: number;
+  /**
+   * Record incidents, runs and the runbook (the recorder and its store). Default: on when
+   * DATABASE_URL is set or the stack has a runtime directory (`homeostat up`); off for throwaway
+   * stacks on the embedded store, which would otherwise share (and lock) `$HOMEOSTAT_HOME/store`.
+   */
+  record?: boolean;
+  /** The embedded store's directory (default `settings.storeDir`). */
+  storeDir?: string;
 }
 
 export interface Stack {
@@ -40,6 +49,9 @@ export interface Stack {
   engine: PlaybookEngine;
   watchdog: HeartbeatWatchdog;
   handlerBus: BusClient;
+  /** The history store and its recorder; null when the stack does not record. */
+  store: Store | null;
+  recorder: Recorder | null;
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
@@ -106,6 +118,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(startHeartbeat(engineBus, 'engine', beatMs));
     await Promise.all([handlerBus.flush(), monitorBus.flush(), engineBus.flush()]);
 
+    let store: Store | null = null;
+    let recorder: Recorder | null = null;
+    if (opts.record ?? (Boolean(settings.databaseUrl) || !ownDir)) {
+      const st = await openStore({ databaseUrl: settings.databaseUrl, storeDir: opts.storeDir ?? settings.storeDir, log });
+      cleanups.push(() => st.close());
+      const recorderBus = await BusClient.connect(credentials('recorder'), 'recorder', log);
+      cleanups.push(() => recorderBus.close());
+      const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }) });
+      await rec.start();
+      cleanups.push(() => rec.stop());
+      cleanups.push(startHeartbeat(recorderBus, 'recorder', beatMs));
+      store = st;
+      recorder = rec;
+    }
+
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
       chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log);
@@ -125,6 +152,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       engine,
       watchdog,
       handlerBus,
+      store,
+      recorder,
       pids: () => [
         ...(nats ? [nats.pid] : []),
         ...(chaos?.pid ? [chaos.pid] : []),
