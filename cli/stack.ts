@@ -121,7 +121,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let store: Store | null = null;
     let recorder: Recorder | null = null;
     if (opts.record ?? (Boolean(settings.databaseUrl) || !ownDir)) {
-      const st = await openStore({ databaseUrl: settings.databaseUrl, storeDir: opts.storeDir ?? settings.storeDir, log });
+      const st = await openStore({ databaseUrl: settings.databaseUrl, storeDir: opts.storeDir ?? settings.storeDir, log, durability: 'relaxed' });
       cleanups.push(() => st.close());
       const recorderBus = await BusClient.connect(credentials('recorder'), 'recorder', log);
       cleanups.push(() => recorderBus.close());

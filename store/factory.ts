@@ -19,6 +19,13 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** How long to wait for PostgreSQL at start before giving up (default 5 s). */
   connectTimeoutMs?: number;
+  /**
+   * `full` (default): a write returns once it is on disk. `relaxed`: it returns before the flush
+   * (PostgreSQL `synchronous_commit=off`, PGlite `relaxedDurability`) — a crash of the database may
+   * lose the last fraction of a second of writes, never corrupt them. The recorder's history uses
+   * `relaxed`: its records already wait in memory while the database is away.
+   */
+  durability?: 'full' | 'relaxed';
 }
 
 export const DEFAULT_SCHEMA = 'homeostat';
@@ -34,8 +41,10 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   let client: SqlClient;
   if (opts.databaseUrl) {
     const location = redactUrl(opts.databaseUrl);
-    log.info({ store: 'pg', location, schema }, 'store: PostgreSQL from DATABASE_URL');
-    client = new PgClient({ url: opts.databaseUrl, schema, log, connectTimeoutMs: opts.connectTimeoutMs ?? 5000 });
+    log.info({ store: 'pg', location, schema, durability: opts.durability ?? 'full' }, 'store: PostgreSQL from DATABASE_URL');
+    client = new PgClient({
+      url: opts.databaseUrl, schema, log, connectTimeoutMs: opts.connectTimeoutMs ?? 5000, synchronousCommit: opts.durability !== 'relaxed',
+    });
     try {
       await client.query('SELECT 1 AS ok');
     } catch (e) {
@@ -43,8 +52,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       throw new StoreUnreachableError(location, e instanceof StoreError && e.cause ? e.cause : e);
     }
   } else {
-    log.info({ store: 'embedded', location: opts.storeDir, schema }, 'store: embedded PGlite (DATABASE_URL not set)');
-    client = await PgliteClient.open({ dir: opts.storeDir, schema });
+    log.info({ store: 'embedded', location: opts.storeDir, schema, durability: opts.durability ?? 'full' }, 'store: embedded PGlite (DATABASE_URL not set)');
+    client = await PgliteClient.open({ dir: opts.storeDir, schema, relaxedDurability: opts.durability === 'relaxed' });
   }
   try {
     if (opts.migrate ?? true) await migrate(client, log);

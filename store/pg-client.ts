@@ -11,6 +11,8 @@ export interface PgClientOptions {
   max?: number;
   /** How long to wait for a connection before the write is queued as "database unavailable" (default 2 s). */
   connectTimeoutMs?: number;
+  /** `false` sets `synchronous_commit=off`: a commit does not wait for the WAL flush (see OpenStoreOptions.durability). */
+  synchronousCommit?: boolean;
 }
 
 /** Prints a connection URL without its password. */
@@ -53,7 +55,7 @@ export class PgClient implements SqlClient {
       max: opts.max ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
       idleTimeoutMillis: 10_000,
-      options: `-c search_path=${this.schema}`,
+      options: `-c search_path=${this.schema}${opts.synchronousCommit === false ? ' -c synchronous_commit=off' : ''}`,
       application_name: 'homeostat',
     });
     // An idle connection dropped by a stopping server emits 'error' on the pool; without a

@@ -8,6 +8,8 @@ export interface PgliteClientOptions {
   /** The store directory; the database lives in `<dir>/pgdata`, the owner's pid in `<dir>/owner.pid`. */
   dir: string;
   schema: string;
+  /** Return before PGlite has flushed its files to disk (see OpenStoreOptions.durability). */
+  relaxedDurability?: boolean;
 }
 
 function alive(pid: number): boolean {
@@ -45,9 +47,8 @@ async function run<R>(q: PGlite | Transaction, text: string, params: unknown[]):
 }
 
 /**
- * The embedded adapter: PGlite in-process, data under the runtime directory. Writes are flushed
- * to disk asynchronously (`relaxedDurability`), so a crash may lose the last few milliseconds of
- * history; use DATABASE_URL for full durability and for several processes sharing the store.
+ * The embedded adapter: PGlite in-process, data under the runtime directory. One process at a
+ * time (claimed with `owner.pid`); use DATABASE_URL for several processes sharing the store.
  */
 export class PgliteClient implements SqlClient {
   readonly kind = 'embedded';
@@ -67,7 +68,7 @@ export class PgliteClient implements SqlClient {
     const schema = checkSchemaName(opts.schema);
     const ownerFile = claim(opts.dir);
     try {
-      const db = await PGlite.create(join(opts.dir, 'pgdata'), { relaxedDurability: true });
+      const db = await PGlite.create(join(opts.dir, 'pgdata'), { relaxedDurability: opts.relaxedDurability ?? false });
       await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
       return new PgliteClient(db, opts.dir, schema, ownerFile);
     } catch (e) {

@@ -45,7 +45,17 @@ ON CONFLICT (signature, playbook) DO UPDATE SET runs = EXCLUDED.runs, resolved =
   stopped = EXCLUDED.stopped, last_status = EXCLUDED.last_status, last_run_id = EXCLUDED.last_run_id, last_at = EXCLUDED.last_at,
   avg_resolve_ms = EXCLUDED.avg_resolve_ms`;
 
+/**
+ * One statement (one round trip, one commit): make sure the run row exists (a step may be recorded
+ * before its run), link the step's action calls, and upsert the step.
+ */
 const UPSERT_STEP = `
+WITH run AS (
+  INSERT INTO runs (id, playbook, target, status, started_at) VALUES ($1, 'unknown', 'unknown', 'running', COALESCE($16::timestamptz, $17::timestamptz))
+  ON CONFLICT (id) DO NOTHING
+), linked AS (
+  UPDATE actions SET step_seq = $2 WHERE id = ANY($18::text[])
+)
 INSERT INTO steps (run_id, seq, step, action, params, status, error, exit_code, stdout, stderr, result, duration_ms, attempt,
                    health_before, health_after, started_at, ended_at)
 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14::jsonb, $15::jsonb, $16::timestamptz, $17::timestamptz)
@@ -61,11 +71,6 @@ VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::timestamptz, $9::timestamptz, $10
 ON CONFLICT (id) DO UPDATE SET run_id = COALESCE(EXCLUDED.run_id, actions.run_id), step_seq = COALESCE(EXCLUDED.step_seq, actions.step_seq),
   status = EXCLUDED.status, completed_at = EXCLUDED.completed_at, duration_ms = EXCLUDED.duration_ms, exit_code = EXCLUDED.exit_code,
   stdout = EXCLUDED.stdout, stderr = EXCLUDED.stderr, error = EXCLUDED.error, result = EXCLUDED.result`;
-
-/** Makes sure a run row exists before something refers to it (a step recorded before its run). */
-const ENSURE_RUN = `
-INSERT INTO runs (id, playbook, target, status, started_at) VALUES ($1, 'unknown', 'unknown', 'running', $2::timestamptz)
-ON CONFLICT (id) DO NOTHING`;
 
 /** The one Store implementation, over either adapter: the SQL is the same for PostgreSQL and PGlite. */
 export class SqlStore implements Store {
@@ -105,11 +110,7 @@ export class SqlStore implements Store {
       s.runId, s.seq, s.step, s.action, json(s.params), s.status, s.error, s.exitCode, bounded(s.stdout), bounded(s.stderr), json(s.result),
       s.durationMs, s.attempt, json(s.healthBefore), json(s.healthAfter), ts(s.startedAt), ts(s.endedAt),
     ];
-    await this.client.transaction(async (tx) => {
-      await tx.query(ENSURE_RUN, [s.runId, ts(s.startedAt ?? s.endedAt)]);
-      await tx.query(UPSERT_STEP, params);
-      if (actionIds.length) await tx.query('UPDATE actions SET step_seq = $1 WHERE id = ANY($2::text[])', [s.seq, actionIds]);
-    });
+    await this.client.query(UPSERT_STEP, [...params, [...actionIds]]);
   }
 
   async saveAction(a: ActionRecord): Promise<void> {
