@@ -26,6 +26,9 @@ export const subjects = {
   aclViolation: 'acl.violation' as const,
   deadletter: (origin: string) => `deadletter.${subjectToken(origin, 'origin')}` as const,
   deadletterAll: 'deadletter.>' as const,
+  /** Read-only history queries answered by the recorder (request/reply). */
+  history: (kind: string) => `history.${subjectToken(kind, 'history query')}` as const,
+  historyAll: 'history.>' as const,
 } as const;
 
 export const RUN_PHASES = ['started', 'step', 'awaiting_approval', 'resolved', 'failed', 'stopped'] as const;

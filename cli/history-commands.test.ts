@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusClient, RunPhaseData } from '../bus/index.js';
+import { loadSettings } from '../config/index.js';
 import { openStore } from '../store/index.js';
+import { nextMessage } from '../test/setup.js';
+import { startStack } from './stack.js';
 
 const run = promisify(execFile);
 const main = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -57,5 +61,36 @@ describe('history commands (embedded store)', () => {
   it('says so when a run does not exist or a filter is wrong', async () => {
     await expect(cli('runs', 'nosuchrun')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('no run "nosuchrun"') as unknown });
     await expect(cli('incidents', '--status', 'nope')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--status must be one of') as unknown });
+  });
+});
+
+describe('history commands while homeostat up holds the embedded store', () => {
+  it('asks the running recorder over the bus and shows the run it recorded', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'homeostat-up-'));
+    const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    const settings = loadSettings({ ...process.env, HOMEOSTAT_HOME: home, DATABASE_URL: '', HOMEOSTAT_LOG_FORMAT: 'json' }, false);
+    const stack = await startStack({ settings, log, dir: join(home, 'run'), chaos: false });
+    try {
+      expect(stack.store?.kind).toBe('embedded');
+      const op = await BusClient.connect(stack.credentials('operator'), 'test-operator', log);
+      const resolved = nextMessage(op, 'runs.*.resolved', (e) => e.data.target === 'worker-1', 30_000, RunPhaseData);
+      await op.flush();
+      for (const pid of stack.registry.get('worker-1').driver.pids()) process.kill(pid, 'SIGSTOP');
+      const runId = (await resolved).data.runId;
+      await op.close();
+      await stack.recorder!.idle();
+
+      const env = { ...process.env, HOMEOSTAT_HOME: home, DATABASE_URL: '', LOG_LEVEL: 'warn' as const };
+      const cli = async (...args: string[]) => (await run(process.execPath, [main, ...args], { env })).stdout;
+      const runs = JSON.parse(await cli('runs', '--json')) as { id: string; status: string; stepCount: number; startedAt: string }[];
+      expect(runs).toMatchObject([{ id: runId, status: 'resolved', stepCount: 2 }]);
+      const one = await cli('runs', runId.slice(0, 8));
+      expect(one).toMatch(/1\s+restart\s+process.restart\s+ok/);
+      expect(one).toMatch(/2\s+verify\s+target.health\s+ok/);
+      expect(await cli('incidents')).toMatch(/worker-1\s+heartbeat\s+resolved/);
+    } finally {
+      await stack.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -18,7 +18,7 @@ import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRe
 import { HeartbeatWatchdog } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
-import { openStore, Recorder, type Store } from '../store/index.js';
+import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
 
 export interface StackOptions {
   settings: Readonly<Settings>;
@@ -128,6 +128,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }) });
       await rec.start();
       cleanups.push(() => rec.stop());
+      new HistoryService(recorderBus, st, log.child({ component: 'history' })).start();
       cleanups.push(startHeartbeat(recorderBus, 'recorder', beatMs));
       store = st;
       recorder = rec;

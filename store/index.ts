@@ -26,3 +26,4 @@ export {
 export * from './errors.js';
 export { Recorder, RecordedApprovalData, type RecorderOptions, type RecorderStats } from './recorder.js';
 export type { WriteQueueStats, LatencyFigures } from './write-queue.js';
+export { HistoryService, HistoryQuery, HISTORY_KINDS, queryHistory, queryStore, type HistoryKind } from './history-service.js';
