@@ -129,6 +129,19 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     expect(active).not.toContain(c);
   });
 
+  it('records a step whose run was not recorded yet (the run row is created, and filled in later)', async () => {
+    const r = run();
+    await store.saveStep({
+      runId: r.id, seq: 1, step: 'restart', action: null, params: null, status: 'failed', error: 'no result within 10000 ms', exitCode: null,
+      stdout: null, stderr: null, result: null, durationMs: 10_000, attempt: 3, healthBefore: null, healthAfter: null, startedAt: null, endedAt: at(9),
+    });
+    expect((await store.getRun(r.id))?.run).toMatchObject({ playbook: 'unknown', status: 'running', startedAt: at(9) });
+    await store.saveRun({ ...r, status: 'failed', endedAt: at(10), durationMs: 9000 });
+    const detail = await store.getRun(r.id);
+    expect(detail?.run).toMatchObject({ playbook: 'heartbeat-restart', status: 'failed', startedAt: at(1) });
+    expect(detail?.steps).toMatchObject([{ step: 'restart', attempt: 3, error: 'no result within 10000 ms' }]);
+  });
+
   it('lists incidents newest first, filtered by status', async () => {
     const target = `t-${newId().slice(0, 6)}`;
     for (const [i, status] of (['resolved', 'open', 'failed'] as const).entries()) {

@@ -30,7 +30,8 @@ INSERT INTO runs (id, incident_id, playbook, target, event_id, signature, status
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::timestamptz, $11)
 ON CONFLICT (id) DO UPDATE SET incident_id = COALESCE(EXCLUDED.incident_id, runs.incident_id), playbook = EXCLUDED.playbook,
   target = EXCLUDED.target, event_id = COALESCE(EXCLUDED.event_id, runs.event_id), signature = COALESCE(EXCLUDED.signature, runs.signature),
-  status = EXCLUDED.status, reason = EXCLUDED.reason, ended_at = EXCLUDED.ended_at, duration_ms = EXCLUDED.duration_ms`;
+  status = EXCLUDED.status, reason = EXCLUDED.reason, started_at = LEAST(EXCLUDED.started_at, runs.started_at), ended_at = EXCLUDED.ended_at,
+  duration_ms = EXCLUDED.duration_ms`;
 
 /** Recomputes one runbook row from the ended runs it summarises (idempotent). */
 const REFRESH_RUNBOOK = `
