@@ -11,6 +11,8 @@ export interface PgClientOptions {
   max?: number;
   /** How long to wait for a connection before the write is queued as "database unavailable" (default 2 s). */
   connectTimeoutMs?: number;
+  /** A statement without an answer by then fails as "unavailable" (default 10 s). */
+  queryTimeoutMs?: number;
   /** `false` sets `synchronous_commit=off`: a commit does not wait for the WAL flush (see OpenStoreOptions.durability). */
   synchronousCommit?: boolean;
 }
@@ -55,6 +57,8 @@ export class PgClient implements SqlClient {
       max: opts.max ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
       idleTimeoutMillis: 10_000,
+      // A server that hangs (not just one that is down) must also turn into "unavailable", not a stuck queue.
+      query_timeout: opts.queryTimeoutMs ?? 10_000,
       options: `-c search_path=${this.schema}${opts.synchronousCommit === false ? ' -c synchronous_commit=off' : ''}`,
       application_name: 'homeostat',
     });
