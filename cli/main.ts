@@ -13,6 +13,7 @@ import { createLogger } from './logger.js';
 import { startStack } from './stack.js';
 import { stressCommand } from './stress-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
+import { StoreError } from '../store/index.js';
 
 
 const settings = loadSettings();
@@ -154,7 +155,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError) {
+  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError || e instanceof StoreError) {
     process.stderr.write(`homeostat: ${e.message}\n`);
     process.exit(e instanceof CliError ? e.exitCode : 2);
   }
