@@ -123,6 +123,43 @@ describe('Recorder', () => {
     expect(recorder.stats()).toMatchObject({ incidents: 3, runs: 1, steps: 1, dropped: 0, failed: 0, degraded: false });
   });
 
+  it('continues a run after the recorder restarts mid-run, numbering new steps after those already stored', async () => {
+    await using ctx = await setup();
+    await using pg = await throwawaySchema('rec');
+    const store = await openStore({ databaseUrl: pg.url, schema: pg.schema, storeDir: '/nonexistent', log: ctx.log });
+    ctx.defer(() => store.close());
+    const engine = await ctx.connect('engine');
+    const handler = await ctx.connect('handler');
+    const runId = newId();
+    const run = { runId, playbook: 'heartbeat-restart', target: 'w' };
+
+    const first = new Recorder({ bus: await ctx.connect('recorder', 'recorder-1'), store, log: ctx.log });
+    await first.start();
+    engine.publish(subjects.run(runId, 'started'), 'run.started', run, { target: 'w' });
+    await actionCall(engine, handler, runId, 'process.restart', 'w', { pid: 1 });
+    engine.publish(subjects.run(runId, 'step'), 'run.step', { ...run, step: 'restart', status: 'ok', durationMs: 10 }, { target: 'w' });
+    await engine.flush();
+    await eventually(async () => expect((await store.getRun(runId))?.steps.map((s) => s.step)).toEqual(['restart']));
+    await first.stop();
+
+    const second = new Recorder({ bus: await ctx.connect('recorder', 'recorder-2'), store, log: ctx.log });
+    await second.start();
+    ctx.defer(() => second.stop());
+    const probe = await actionCall(engine, handler, runId, 'target.health', 'w', { healthy: true });
+    engine.publish(subjects.run(runId, 'step'), 'run.step', { ...run, step: 'verify', status: 'ok', durationMs: 20 }, { target: 'w' });
+    engine.publish(subjects.run(runId, 'resolved'), 'run.resolved', { ...run, durationMs: 40 }, { target: 'w' });
+    await engine.flush();
+    await eventually(async () => {
+      const detail = await store.getRun(runId);
+      expect(detail?.run).toMatchObject({ status: 'resolved', playbook: 'heartbeat-restart' });
+      expect(detail?.steps.map((s) => [s.seq, s.step, s.action])).toEqual([
+        [1, 'restart', 'process.restart'],
+        [2, 'verify', 'target.health'],
+      ]);
+      expect(detail?.actions.find((a) => a.id === probe)?.stepSeq).toBe(2);
+    });
+  });
+
   it('dead-letters a malformed run phase and keeps recording', async () => {
     await using ctx = await setup();
     await using pg = await throwawaySchema('rec');

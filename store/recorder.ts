@@ -130,13 +130,17 @@ export class Recorder {
     const d = env.data;
     const phase = subject.split('.')[2] ?? '';
     const at = new Date(env.time);
-    const { run, created, ended } = this.#runs.onPhase(phase, d, env, () => {
+    const { run, created, resumed, ended } = this.#runs.onPhase(phase, d, env, () => {
       const incident = this.#incidents.onRunStarted({ target: d.target ?? env.target ?? '_global', eventId: d.eventId ?? null, playbook: d.playbook }, at);
       this.#saveIncident(incident);
       return { incidentId: incident.id, signature: this.#incidents.eventInfo(d.eventId)?.subject ?? incident.signature };
     });
     if (created) this.#counts.runs++;
     this.#saveRun(run);
+    if (resumed) {
+      // Written in order before this run's next steps: they are numbered after those already stored.
+      this.#queue.enqueue(`resume:${run.id}`, 'resume', async () => this.#runs.rebase(run.id, await this.#store.lastStepSeq(run.id)));
+    }
     if (phase === 'step') {
       const s = this.#runs.onStep(d, env);
       if (s) {

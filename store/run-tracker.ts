@@ -15,6 +15,8 @@ interface RunState {
   /** The target's health when the first pending call was made. */
   pendingHealth: Record<string, unknown> | null;
   steps: StepState[];
+  /** Steps recorded before this tracker saw the run (the recorder restarted mid-run). */
+  seqBase: number;
 }
 
 const MAX_RUNS = 2_000;
@@ -33,13 +35,24 @@ export class RunTracker {
   readonly #actions = new Map<string, ActionRecord>();
   readonly #stepOf = new Map<string, StepState>();
   readonly #health = new Map<string, Record<string, unknown>>();
+  /** Calls made for runs not seen yet (the recorder started mid-run): adopted when the run appears. */
+  readonly #orphans = new Map<string, string[]>();
 
   get(runId: string): RunRecord | undefined {
     return this.#runs.get(runId)?.record;
   }
 
   /** Any run phase: creates the run when first seen, and applies `started`, `awaiting_approval` and the endings. */
-  onPhase(phase: string, d: RunPhaseData, env: Envelope<unknown>, link: () => { incidentId: string | null; signature: string | null }): { run: RunRecord; created: boolean; ended: boolean } {
+  /**
+   * `resumed` is true when the run is first seen after it started (the recorder restarted
+   * mid-run): the caller then looks up the steps already recorded and calls `rebase`.
+   */
+  onPhase(
+    phase: string,
+    d: RunPhaseData,
+    env: Envelope<unknown>,
+    link: () => { incidentId: string | null; signature: string | null },
+  ): { run: RunRecord; created: boolean; resumed: boolean; ended: boolean } {
     const at = new Date(env.time);
     let state = this.#runs.get(d.runId);
     const created = !state;
@@ -50,10 +63,12 @@ export class RunTracker {
           id: d.runId, incidentId, playbook: d.playbook, target: d.target ?? env.target ?? '_global', eventId: d.eventId ?? null, signature,
           status: 'running', reason: null, startedAt: at, endedAt: null, durationMs: null,
         },
-        pending: [],
+        pending: this.#orphans.get(d.runId) ?? [],
         pendingHealth: null,
         steps: [],
+        seqBase: 0,
       };
+      this.#orphans.delete(d.runId);
       this.#remember(d.runId, state);
     }
     const run = state.record;
@@ -67,7 +82,7 @@ export class RunTracker {
       run.endedAt = at;
       run.durationMs = d.durationMs ?? at.getTime() - run.startedAt.getTime();
     }
-    return { run, created, ended };
+    return { run, created, resumed: created && phase !== 'started', ended };
   }
 
   /** An action request: remembered as a pending call of its run's next step. */
@@ -83,6 +98,9 @@ export class RunTracker {
     if (state) {
       if (!state.pending.length) state.pendingHealth = action.target ? (this.#health.get(action.target) ?? null) : null;
       state.pending.push(action.id);
+    } else if (d.runId) {
+      this.#orphans.set(d.runId, [...(this.#orphans.get(d.runId) ?? []), action.id]);
+      if (this.#orphans.size > MAX_RUNS) this.#orphans.delete(this.#orphans.keys().next().value!);
     }
     return action;
   }
@@ -122,7 +140,7 @@ export class RunTracker {
     const first = actionIds[0] ? this.#actions.get(actionIds[0]) : undefined;
     const step: StepState = {
       record: {
-        runId: d.runId, seq: state.steps.length + 1, step: d.step ?? `step-${state.steps.length + 1}`,
+        runId: d.runId, seq: state.seqBase + state.steps.length + 1, step: d.step ?? `step-${state.seqBase + state.steps.length + 1}`,
         action: typeof detail.action === 'string' ? detail.action : (first?.action ?? null),
         params: obj(detail.params) ?? first?.params ?? null, status: d.status ?? 'unknown', error: d.reason ?? null, exitCode: null, stdout: null,
         stderr: null, result: null, durationMs: d.durationMs ?? null,
@@ -148,6 +166,21 @@ export class RunTracker {
       previous = prev;
     }
     return { step, previous };
+  }
+
+  /** Numbers this run's steps after the `recorded` ones already in the store. */
+  rebase(runId: string, recorded: number): void {
+    const state = this.#runs.get(runId);
+    if (!state || recorded <= 0) return;
+    const shift = recorded - state.seqBase;
+    state.seqBase = recorded;
+    for (const st of state.steps) {
+      st.record.seq += shift;
+      for (const id of st.actionIds) {
+        const a = this.#actions.get(id);
+        if (a) a.stepSeq = st.record.seq;
+      }
+    }
   }
 
   /** Outputs of the step's last completed call; a health probe's answer is the health after. */

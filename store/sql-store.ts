@@ -193,6 +193,11 @@ export class SqlStore implements Store {
     return { run, incident, steps: steps.rows.map(toStep), actions: actions.rows.map(toAction), approvals: approvals.rows.map(toApproval) };
   }
 
+  async lastStepSeq(runId: string): Promise<number> {
+    const { rows } = await this.client.query<{ n: unknown }>(`SELECT COALESCE(max(seq), 0)::int AS n FROM steps WHERE run_id = $1`, [runId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async runbook(opts: { signature?: string } = {}): Promise<RunbookEntry[]> {
     const { rows } = await this.client.query(
       `SELECT * FROM runbook WHERE ($1::text IS NULL OR signature = $1) ORDER BY signature, resolved DESC, last_at DESC`,

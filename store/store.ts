@@ -172,6 +172,8 @@ export interface Store {
   listRuns(opts?: { limit?: number; incidentId?: string }): Promise<RunSummary[]>;
   /** A run with its steps, action calls, approvals and incident; accepts a unique id prefix. */
   getRun(id: string): Promise<RunDetail | null>;
+  /** The highest step number recorded for a run (0 when none). */
+  lastStepSeq(runId: string): Promise<number>;
   runbook(opts?: { signature?: string }): Promise<RunbookEntry[]>;
   /** The playbook that resolved `signature` most reliably (then most recently); null when none ever did. */
   preferredPlaybook(signature: string): Promise<string | null>;
