@@ -31,6 +31,13 @@ describe('ACL from one policy, enforced by the real nats-server', () => {
     expect(await denied(ctx, 'chaos', 'actions.process.restart')).toBe(true);
   });
 
+  it('the recorder only listens: it cannot publish actions.>, runs.> or approvals.>', async () => {
+    await using ctx = await setup();
+    for (const subject of ['actions.process.restart', 'runs.r1.resolved', 'approvals.r1']) {
+      expect(await denied(ctx, 'recorder', subject), subject).toBe(true);
+    }
+  });
+
   it('only operator may publish approvals.>', async () => {
     await using ctx = await setup();
     for (const role of ['engine', 'handler', 'monitor', 'chaos', 'target']) {
@@ -47,7 +54,7 @@ describe('ACL from one policy, enforced by the real nats-server', () => {
   it('refuses a policy with an unknown role, an actor named like a role, or a bad subject pattern', async () => {
     await using ctx = await setup();
     const file = join(ctx.dir, 'bad-acl.yaml');
-    const base = `roles:\n  monitor: {}\n  engine: {}\n  handler: {}\n  chaos: {}\n  operator: {}\n  target: {}\n`;
+    const base = `roles:\n  monitor: {}\n  engine: {}\n  handler: {}\n  chaos: {}\n  operator: {}\n  target: {}\n  recorder: {}\n`;
     writeFileSync(file, base + '  wizard: {}\n');
     expect(() => loadAclPolicy(file)).toThrow(/wizard: unknown field/);
     writeFileSync(file, base + 'actors:\n  engine: {}\n');

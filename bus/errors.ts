@@ -52,3 +52,11 @@ export class AclPolicyError extends BusError {
     super('BUS_ACL_POLICY', `${file}: ${message}`);
   }
 }
+
+/** The durable bus (JetStream) refused or did not answer: stream, consumer or publish acknowledgement. */
+export class DurableBusError extends BusError {
+  override name = 'DurableBusError';
+  constructor(code: string, message: string, cause?: unknown, transient = false) {
+    super(code, message, { cause, transient });
+  }
+}

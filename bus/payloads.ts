@@ -198,3 +198,22 @@ export const ChaosAclSpamData = z
   })
   .strict();
 export type ChaosAclSpamData = z.infer<typeof ChaosAclSpamData>;
+/** `events.store.degraded`: the store stopped answering; records are kept in memory meanwhile. */
+export const StoreDegradedData = z.object({
+  store: z.enum(['pg', 'embedded']),
+  location: z.string(),
+  error: z.string(),
+  queued: z.number().int().nonnegative(),
+  since: z.string(),
+});
+export type StoreDegradedData = z.infer<typeof StoreDegradedData>;
+
+/** `events.store.recovered`: the store answers again; the kept records are being written. */
+export const StoreRecoveredData = z.object({
+  store: z.enum(['pg', 'embedded']),
+  location: z.string(),
+  downMs: z.number().nonnegative(),
+  backlog: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+});
+export type StoreRecoveredData = z.infer<typeof StoreRecoveredData>;

@@ -32,6 +32,9 @@ export const subjects = {
   deadletterAll: 'deadletter.>' as const,
   /** A one-off request/reply subject for a bus round-trip probe (inside `_INBOX.>`, which every role may use). */
   ping: (id: string) => `_INBOX.homeostat-ping.${subjectToken(id, 'ping id')}` as const,
+  /** Read-only history queries answered by the recorder (request/reply). */
+  history: (kind: string) => `history.${subjectToken(kind, 'history query')}` as const,
+  historyAll: 'history.>' as const,
 } as const;
 
 export const RUN_PHASES = ['started', 'step', 'awaiting_approval', 'resolved', 'failed', 'stopped'] as const;

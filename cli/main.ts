@@ -14,6 +14,8 @@ import { createLogger } from './logger.js';
 import { startStack } from './stack.js';
 import { stressCommand } from './stress-command.js';
 import { aclMonitorCommand } from './acl-monitor-command.js';
+import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
+import { StoreError } from '../store/index.js';
 
 
 const settings = loadSettings();
@@ -102,6 +104,36 @@ playbooks
 registerPlaybookCommands(playbooks, settings);
 registerApprovalCommands(program, settings);
 
+const historyLog = () => createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel });
+program
+  .command('incidents')
+  .description('recorded incidents, newest first (related events of one target and family, and what was done)')
+  .option('--status <status>', 'only open, remediating, resolved, failed or stopped incidents')
+  .option('--target <name>', 'only this target')
+  .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--json', 'JSON for scripts')
+  .action(async (o: { status?: string; target?: string; limit: number; json?: boolean }) => {
+    process.exitCode = await incidentsCommand(o, settings, historyLog());
+  });
+program
+  .command('runs')
+  .description('recorded runs, newest first; with an ID (or a unique prefix), that run\'s steps, outputs and timings')
+  .argument('[id]', 'run id or unique prefix')
+  .option('--incident <id>', 'only runs of this incident')
+  .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--json', 'JSON for scripts')
+  .action(async (id: string | undefined, o: { incident?: string; limit: number; json?: boolean }) => {
+    process.exitCode = await runsCommand(id, o, settings, historyLog());
+  });
+program
+  .command('runbook')
+  .description('for each event signature: which playbooks ran and how they ended')
+  .option('--signature <subject>', 'only this event signature, e.g. events.heartbeat.missed')
+  .option('--json', 'JSON for scripts')
+  .action(async (o: { signature?: string; json?: boolean }) => {
+    process.exitCode = await runbookCommand(o, settings, historyLog());
+  });
+
 program
   .command('chaos-agent', { hidden: true })
   .description('run the chaos agent alone (started by `homeostat up`)')
@@ -138,7 +170,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError) {
+  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError || e instanceof StoreError) {
     process.stderr.write(`homeostat: ${e.message}\n`);
     process.exit(e instanceof CliError ? e.exitCode : 2);
   }

@@ -19,6 +19,7 @@ import { HeartbeatWatchdog } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
+import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
 
 export interface StackOptions {
   settings: Readonly<Settings>;
@@ -31,6 +32,14 @@ export interface StackOptions {
   /** Start the chaos agent (a separate process with the chaos role's credentials). */
   chaos?: boolean;
   componentHeartbeatMs?: number;
+  /**
+   * Record incidents, runs and the runbook (the recorder and its store). Default: on when
+   * DATABASE_URL is set or the stack has a runtime directory (`homeostat up`); off for throwaway
+   * stacks on the embedded store, which would otherwise share (and lock) `$HOMEOSTAT_HOME/store`.
+   */
+  record?: boolean;
+  /** The embedded store's directory (default `settings.storeDir`). */
+  storeDir?: string;
 }
 
 export interface Stack {
@@ -43,6 +52,9 @@ export interface Stack {
   handlerBus: BusClient;
   /** ACL monitor, nats-server log tail and blacklist. */
   acl: AclDefence;
+  /** The history store and its recorder; null when the stack does not record. */
+  store: Store | null;
+  recorder: Recorder | null;
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
@@ -114,6 +126,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const acl = await startAclDefence({ settings, log, policy, nats, credentials, handlerBus, actions: server, store: blacklistStore, applied: blocked });
     cleanups.push(() => acl.stop());
 
+    let store: Store | null = null;
+    let recorder: Recorder | null = null;
+    if (opts.record ?? (Boolean(settings.databaseUrl) || !ownDir)) {
+      const st = await openStore({ databaseUrl: settings.databaseUrl, storeDir: opts.storeDir ?? settings.storeDir, log, durability: 'relaxed' });
+      cleanups.push(() => st.close());
+      const recorderBus = await BusClient.connect(credentials('recorder'), 'recorder', log);
+      cleanups.push(() => recorderBus.close());
+      const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }) });
+      await rec.start();
+      cleanups.push(() => rec.stop());
+      new HistoryService(recorderBus, st, log.child({ component: 'history' })).start();
+      cleanups.push(startHeartbeat(recorderBus, 'recorder', beatMs));
+      store = st;
+      recorder = rec;
+    }
+
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
       chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log, actorLogins(policy, nats, settings));
@@ -134,6 +162,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       watchdog,
       handlerBus,
       acl,
+      store,
+      recorder,
       pids: () => [
         ...(nats ? [nats.pid] : []),
         ...(chaos?.pid ? [chaos.pid] : []),

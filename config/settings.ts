@@ -42,6 +42,10 @@ const Env = z.object({
       ctx.addIssue({ code: 'custom', message: 'must be a JSON object of actor → password' });
       return z.NEVER;
     }),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/.*)?$/, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
 });
 
 export interface Settings {
@@ -64,6 +68,10 @@ export interface Settings {
   aclMonitorFile: string;
   /** Logins of the ACL policy's named actors, handed to the chaos agent only (set by the stack when it spawns it). */
   chaosActors: Readonly<Record<string, string>>;
+  /** PostgreSQL for incidents, runs and the runbook; the embedded store (PGlite in `storeDir`) when unset. */
+  databaseUrl?: string;
+  /** Where the embedded store keeps its data: `$HOMEOSTAT_HOME/store`. */
+  storeDir: string;
 }
 
 /** Reads the environment once into a frozen settings object. No other module reads process.env. */
@@ -90,5 +98,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     root,
     aclMonitorFile: resolve(e.HOMEOSTAT_ACL_MONITOR ?? join(root, 'monitors', 'acl-monitor.yaml')),
     chaosActors: Object.freeze(e.HOMEOSTAT_CHAOS_ACTORS),
+    databaseUrl: e.DATABASE_URL || undefined,
+    storeDir: join(resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')), 'store'),
   });
 }

@@ -1,0 +1,109 @@
+import Table from 'cli-table3';
+import type { IncidentRecord, RunbookEntry, RunDetail, RunSummary, StepRecord } from '../store/index.js';
+
+/** Renders the history (incidents, runs, the runbook) as terminal tables. */
+
+const PLAIN = {
+  chars: {
+    top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+    left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  },
+  style: { head: ['bold'], border: [], 'padding-left': 0, 'padding-right': 0 },
+};
+
+function table(head: string[], rows: (string | number)[][], color: boolean): string {
+  const t = new Table({ head, ...PLAIN, style: { ...PLAIN.style, head: color ? ['bold'] : [] } });
+  t.push(...rows.map((r) => r.map((c) => String(c))));
+  return t.toString() + '\n';
+}
+
+export const shortId = (id: string | null) => (id ? id.slice(0, 12) : '-');
+const time = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+/** 812 → "812 ms", 61_500 → "61.5 s", 3_720_000 → "62.0 min". */
+export function duration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '-';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+const clip = (s: string | null | undefined, n = 60) => (!s ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const health = (h: Record<string, unknown> | null) => (h ? (h.healthy === true ? 'healthy' : h.healthy === false ? 'unhealthy' : '?') : '-');
+
+export function formatIncidents(incidents: IncidentRecord[], color: boolean): string {
+  if (!incidents.length) return 'no incidents recorded\n';
+  return table(
+    ['INCIDENT', 'OPENED', 'TARGET', 'FAMILY', 'STATUS', 'EVENTS', 'RUNS', 'MTTR', 'SIGNATURE'],
+    incidents.map((i) => [shortId(i.id), time(i.openedAt), i.target, i.family, i.status + (i.reopened ? ` (reopened ${i.reopened}×)` : ''), i.eventCount, i.runCount, duration(i.mttrMs), i.signature]),
+    color,
+  );
+}
+
+export function formatRuns(runs: RunSummary[], color: boolean): string {
+  if (!runs.length) return 'no runs recorded\n';
+  return table(
+    ['RUN', 'STARTED', 'PLAYBOOK', 'TARGET', 'STATUS', 'STEPS', 'DURATION', 'INCIDENT', 'REASON'],
+    runs.map((r) => [shortId(r.id), time(r.startedAt), r.playbook, r.target, r.status, r.stepCount, duration(r.durationMs), shortId(r.incidentId), clip(r.reason)]),
+    color,
+  );
+}
+
+function formatOutputs(steps: StepRecord[]): string {
+  const out: string[] = [];
+  for (const s of steps) {
+    for (const [name, text] of [['stdout', s.stdout], ['stderr', s.stderr]] as const) {
+      if (!text) continue;
+      out.push(`--- step ${s.seq} ${s.step} ${name} ---`, text.replace(/\n$/, ''));
+    }
+  }
+  return out.length ? `\n${out.join('\n')}\n` : '';
+}
+
+export function formatRunDetail(d: RunDetail, color: boolean): string {
+  const r = d.run;
+  const lines = [
+    `run        ${r.id}`,
+    `playbook   ${r.playbook}`,
+    `target     ${r.target}`,
+    `status     ${r.status}${r.reason ? ` — ${r.reason}` : ''}`,
+    `started    ${time(r.startedAt)}`,
+    `ended      ${time(r.endedAt)}`,
+    `duration   ${duration(r.durationMs)}`,
+    `event      ${r.signature ?? '-'} ${r.eventId ? `(${r.eventId})` : ''}`.trimEnd(),
+    `incident   ${d.incident ? `${d.incident.id} (${d.incident.status}, ${d.incident.eventCount} events, MTTR ${duration(d.incident.mttrMs)})` : '-'}`,
+    '',
+  ];
+  let text = lines.join('\n') + '\n';
+  text += d.steps.length
+    ? table(
+        ['#', 'STEP', 'ACTION', 'STATUS', 'ATTEMPTS', 'EXIT', 'DURATION', 'HEALTH BEFORE → AFTER', 'ERROR'],
+        d.steps.map((s) => [s.seq, s.step, s.action ?? '-', s.status, s.attempt, s.exitCode ?? '-', duration(s.durationMs), `${health(s.healthBefore)} → ${health(s.healthAfter)}`, clip(s.error)]),
+        color,
+      )
+    : 'no steps recorded\n';
+  if (d.actions.length) {
+    text += '\n' + table(
+      ['ACTION ID', 'ACTION', 'STEP', 'STATUS', 'DURATION', 'REQUESTED', 'ERROR'],
+      d.actions.map((a) => [shortId(a.id), a.action, a.stepSeq ?? '-', a.status, duration(a.durationMs), time(a.requestedAt), clip(a.error)]),
+      color,
+    );
+  }
+  if (d.approvals.length) {
+    text += '\n' + table(
+      ['DECIDED', 'STEP', 'DECISION', 'BY', 'REASON'],
+      d.approvals.map((a) => [time(a.decidedAt), a.step ?? '-', a.decision, a.decidedBy, clip(a.reason)]),
+      color,
+    );
+  }
+  return text + formatOutputs(d.steps);
+}
+
+export function formatRunbook(entries: RunbookEntry[], color: boolean): string {
+  if (!entries.length) return 'the runbook is empty: no run has ended yet\n';
+  return table(
+    ['SIGNATURE', 'PLAYBOOK', 'RUNS', 'RESOLVED', 'FAILED', 'STOPPED', 'SUCCESS', 'AVG RESOLVE', 'LAST', 'LAST AT'],
+    entries.map((e) => [e.signature, e.playbook, e.runs, e.resolved, e.failed, e.stopped, `${Math.round((100 * e.resolved) / e.runs)}%`, duration(e.avgResolveMs), e.lastStatus, time(e.lastAt)]),
+    color,
+  );
+}

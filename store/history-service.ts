@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { makeEnvelope, subjects, type BusClient } from '../bus/index.js';
+import { StoreError } from './errors.js';
+import { INCIDENT_STATUSES, type Store } from './store.js';
+
+/** What the history commands ask: `incidents`, `runs`, `run` (one, by id or prefix) or `runbook`. */
+export const HISTORY_KINDS = ['incidents', 'runs', 'run', 'runbook'] as const;
+export type HistoryKind = (typeof HISTORY_KINDS)[number];
+
+export const HistoryQuery = z
+  .object({
+    limit: z.number().int().positive().max(10_000).optional(),
+    status: z.enum(INCIDENT_STATUSES).optional(),
+    target: z.string().optional(),
+    incident: z.string().optional(),
+    id: z.string().min(1).optional(),
+    signature: z.string().optional(),
+  })
+  .strict();
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+const Reply = z.union([
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+
+/** Answers one history query from a store. */
+export async function queryStore(store: Store, kind: HistoryKind, q: HistoryQuery): Promise<unknown> {
+  switch (kind) {
+    case 'incidents':
+      return store.listIncidents({ limit: q.limit, status: q.status, target: q.target });
+    case 'runs':
+      return store.listRuns({ limit: q.limit, incidentId: q.incident });
+    case 'run':
+      if (!q.id) throw new StoreError('STORE_BAD_QUERY', 'a run query needs an id');
+      return store.getRun(q.id);
+    case 'runbook':
+      return store.runbook({ signature: q.signature });
+  }
+}
+
+/**
+ * Serves the history over the bus (`history.<kind>`, request/reply), so `homeostat runs` can read
+ * an embedded store that a running `homeostat up` holds. Read-only; hosted by the recorder.
+ */
+export class HistoryService {
+  constructor(
+    private readonly bus: BusClient,
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.bus.subscribe(subjects.historyAll, HistoryQuery, async (env, msg) => {
+      const kind = msg.subject.split('.')[1] as HistoryKind;
+      try {
+        if (!(HISTORY_KINDS as readonly string[]).includes(kind)) throw new StoreError('STORE_BAD_QUERY', `unknown history query "${kind}" (known: ${HISTORY_KINDS.join(', ')})`);
+        msg.respond(JSON.stringify({ ok: true, result: await queryStore(this.store, kind, env.data) }));
+      } catch (e) {
+        const err = e instanceof StoreError ? e : new StoreError('STORE_QUERY', (e as Error).message, { cause: e });
+        this.log.warn({ kind, err: err.message }, 'history query failed');
+        msg.respond(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }));
+      }
+    });
+  }
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** Asks a running recorder; dates come back as Date objects, as from the store itself. */
+export async function queryHistory(bus: BusClient, kind: HistoryKind, q: HistoryQuery, timeoutMs = 5000): Promise<unknown> {
+  const env = makeEnvelope('history.query', bus.component, q, { subject: subjects.history(kind) });
+  const msg = await bus.nc.request(subjects.history(kind), JSON.stringify(env), { timeout: timeoutMs });
+  const reply = Reply.parse(JSON.parse(msg.string(), (key, v: unknown) => (key.endsWith('At') && typeof v === 'string' && ISO.test(v) ? new Date(v) : v)));
+  if (!reply.ok) throw new StoreError(reply.error.code, reply.error.message);
+  return reply.result;
+}
