@@ -1,4 +1,4 @@
-import { connect, PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, headers, PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
@@ -19,6 +19,14 @@ export interface SubscribeOptions {
 export type EnvelopeHandler<T> = (env: Envelope<T>, msg: Msg) => void | Promise<void>;
 
 const MAX_RAW = 4096;
+
+/** Subjects the durable bus stores (HOMEOSTAT_EVENTS, HOMEOSTAT_ACTIONS): their envelope id is the JetStream message id. */
+const DURABLE_SUBJECT = /^(events|actions)\./;
+function msgIdHeader(id: string) {
+  const h = headers();
+  h.set('Nats-Msg-Id', id);
+  return h;
+}
 
 /**
  * One component's connection to the bus: typed publish, validated subscribe with
@@ -76,7 +84,7 @@ export class BusClient {
   /** Publishes `data` in an envelope of `type` on `subject`. */
   publish<T>(subject: string, type: string, data: T, extra: { target?: string; trace?: Record<string, string> } = {}): Envelope<T> {
     const env = makeEnvelope(type, this.component, data, { subject, ...extra });
-    this.nc.publish(subject, JSON.stringify(env));
+    this.nc.publish(subject, JSON.stringify(env), DURABLE_SUBJECT.test(subject) ? { headers: msgIdHeader(env.id) } : undefined);
     return env;
   }
 

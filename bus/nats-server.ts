@@ -28,6 +28,8 @@ export interface ManagedNatsServer {
    */
   reload(blocked?: ReadonlySet<string>): Promise<void>;
   stop(): Promise<void>;
+  /** Stops the server (SIGTERM) and starts it again on the same port, config and JetStream store (fault tests). */
+  restart(): Promise<void>;
 }
 
 export interface StartNatsServerOptions {
@@ -108,7 +110,55 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
     { mode: 0o600 },
   );
 
-  const child: ChildProcess = spawn(opts.binary ?? 'nats-server', ['-c', configFile], {
+  let proc = await launch(opts.binary, configFile, logFile, port, monitorPort);
+  const url = `nats://127.0.0.1:${port}`;
+  opts.log?.info({ url, pid: proc.child.pid, dir: opts.dir }, 'nats-server started');
+  return {
+    url,
+    get pid() {
+      return proc.child.pid!;
+    },
+    configFile,
+    logFile,
+    monitorUrl,
+    users,
+    credentials(user: string): Credentials {
+      const u = users.find((x) => x.user === user);
+      if (!u) throw new NatsServerStartError(`no user "${user}" in the ACL policy`);
+      return { url, user: u.user, password: u.password };
+    },
+    async reload(blocked = new Set<string>()) {
+      const before = await configLoadTime(monitorUrl);
+      writeConfig(blocked);
+      proc.child.kill('SIGHUP');
+      const deadline = Date.now() + 5000;
+      while ((await configLoadTime(monitorUrl)) === before) {
+        if (proc.dead) throw new NatsServerStartError(`nats-server exited during reload (log ${logFile})`);
+        if (Date.now() > deadline) throw new NatsServerStartError(`nats-server did not reload ${configFile} within 5 s (log ${logFile})`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    async stop() {
+      rmSync(credentialsFile, { force: true });
+      await halt(proc);
+    },
+    async restart() {
+      await halt(proc);
+      proc = await launch(opts.binary, configFile, logFile, port, monitorPort);
+      opts.log?.info({ url, pid: proc.child.pid }, 'nats-server restarted');
+    },
+  };
+}
+
+interface ServerProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  dead: boolean;
+}
+
+/** Spawns nats-server on `configFile` and waits until its client and monitoring ports answer. */
+async function launch(binary: string | undefined, configFile: string, logFile: string, port: number, monitorPort: number): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(binary ?? 'nats-server', ['-c', configFile], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -122,49 +172,24 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
     if ((spawnError as NodeJS.ErrnoException).code === 'ENOENT') throw new NatsServerMissingError(spawnError);
     throw new NatsServerStartError(`could not start nats-server: ${spawnError.message}`, spawnError);
   }
-  let dead = false;
-  void exited.then(() => (dead = true));
+  const proc: ServerProcess = { child, exited, dead: false };
+  void exited.then(() => (proc.dead = true));
   const deadline = Date.now() + 10_000;
   while (!(await canConnect(port)) || !(await canConnect(monitorPort))) {
-    if (dead) throw new NatsServerStartError(`nats-server exited at start (config ${configFile}, log ${logFile}): ${stderr.trim()}`);
+    if (proc.dead) throw new NatsServerStartError(`nats-server exited at start (config ${configFile}, log ${logFile}): ${stderr.trim()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new NatsServerStartError(`nats-server did not listen on 127.0.0.1:${port} within 10 s (log ${logFile})`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  const url = `nats://127.0.0.1:${port}`;
-  opts.log?.info({ url, pid: child.pid, dir: opts.dir }, 'nats-server started');
-  return {
-    url,
-    pid: child.pid!,
-    configFile,
-    logFile,
-    monitorUrl,
-    users,
-    credentials(user: string): Credentials {
-      const u = users.find((x) => x.user === user);
-      if (!u) throw new NatsServerStartError(`no user "${user}" in the ACL policy`);
-      return { url, user: u.user, password: u.password };
-    },
-    async reload(blocked = new Set<string>()) {
-      const before = await configLoadTime(monitorUrl);
-      writeConfig(blocked);
-      child.kill('SIGHUP');
-      const deadline = Date.now() + 5000;
-      while ((await configLoadTime(monitorUrl)) === before) {
-        if (dead) throw new NatsServerStartError(`nats-server exited during reload (log ${logFile})`);
-        if (Date.now() > deadline) throw new NatsServerStartError(`nats-server did not reload ${configFile} within 5 s (log ${logFile})`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-    async stop() {
-      rmSync(credentialsFile, { force: true });
-      if (dead) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  return proc;
+}
+
+async function halt(proc: ServerProcess): Promise<void> {
+  if (proc.dead) return;
+  proc.child.kill('SIGTERM');
+  const t = setTimeout(() => proc.child.kill('SIGKILL'), 3000);
+  await proc.exited;
+  clearTimeout(t);
 }

@@ -31,6 +31,8 @@ export const ActionRequestData = z.object({
   target: z.string().optional(),
   params: z.record(z.string(), z.unknown()).default({}),
   timeoutMs: z.number().int().positive().optional(),
+  /** Same key → same effect: a handler that already executed this key answers with the recorded result. */
+  idempotencyKey: z.string().min(1).max(200).optional(),
 });
 export type ActionRequestData = z.infer<typeof ActionRequestData>;
 
@@ -48,6 +50,8 @@ export const ActionResultData = z.object({
   exitCode: z.number().int().nullable().optional(),
   stdout: z.string().max(16_384).optional(),
   stderr: z.string().max(16_384).optional(),
+  /** True when the handler answered from its idempotency record instead of acting again. */
+  replayed: z.boolean().optional(),
 });
 export type ActionResultData = z.infer<typeof ActionResultData>;
 

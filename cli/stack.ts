@@ -15,6 +15,8 @@ import {
 } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRestart, targetHealth } from '../handlers/index.js';
+import { IdempotencyLedger } from '../handlers/index.js';
+import { RunJournal } from '../playbooks/index.js';
 import { HeartbeatWatchdog } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
@@ -103,7 +105,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
     server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), settings.webhookUrl));
-    server.start();
+    // durable bus: action requests through HOMEOSTAT_ACTIONS, each idempotency key executed once
+    await server.startDurable(await IdempotencyLedger.open(handlerBus, log));
+    cleanups.push(() => server.stop());
     cleanups.push(startHeartbeat(handlerBus, 'handler', beatMs));
 
     const monitorBus = await BusClient.connect(credentials('monitor'), 'monitor', log);
@@ -118,8 +122,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
     cleanups.push(() => engineBus.close());
-    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }) });
-    engine.start();
+    const journal = await RunJournal.open(engineBus, log);
+    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal });
+    // durable bus: events through HOMEOSTAT_EVENTS; unfinished runs of the journal resume first
+    await engine.startDurable();
+    cleanups.push(() => engine.stop());
     if (!opts.playbooks) cleanups.push(watchPlaybookLibrary(engine, settings.playbooksDir, ACTION_CATALOGUE, playbooks));
     cleanups.push(startHeartbeat(engineBus, 'engine', beatMs));
     await Promise.all([handlerBus.flush(), monitorBus.flush(), engineBus.flush()]);

@@ -11,3 +11,4 @@ export { busBlacklist, busUnblacklist, busPing } from './bus-actions.js';
 export { Blacklist, PROTECTED_ROLES, DEFAULT_BLACKLIST_TTL_MS, type BlacklistOptions, type BlacklistOutcome, type BusServerControl } from './blacklist.js';
 export { JsonFileBlacklistStore, BlacklistEntrySchema, type BlacklistEntry, type BlacklistStore } from './blacklist-store.js';
 export { ViolationLedger, type ActorViolations } from './violation-ledger.js';
+export { IdempotencyLedger, IDEMPOTENCY_BUCKET, kvKey, type RecordedResult } from './idempotency-ledger.js';

@@ -1,11 +1,12 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BudgetResetData, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
 import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import { sendNotification } from './notifier.js';
 import { RunExecutor } from './run-executor.js';
+import type { JournalEntry, RunJournal } from './run-journal.js';
 import type { RunRecord } from './run-record.js';
 import { TriggerGate } from './trigger-gate.js';
 
@@ -17,6 +18,18 @@ export interface EngineOptions {
   notifyAction?: string;
   /** Finished runs kept in memory for {@link PlaybookEngine.runs}. Default 1000. */
   keepRuns?: number;
+  /** The run journal: runs and attempts are written before they execute, and resumed after a restart. */
+  journal?: RunJournal;
+}
+
+/** How the engine takes events from the durable bus. */
+export interface DurableIntakeOptions {
+  /** The durable consumer's name (default `engine`). */
+  durable?: string;
+  /** An event not acknowledged within this time is redelivered (default 10 s). */
+  ackWaitMs?: number;
+  /** Deliveries before an event is dead-lettered (default 5). */
+  maxDeliver?: number;
 }
 
 /** Counters of what the engine did with the events it received. */
@@ -49,6 +62,8 @@ export class PlaybookEngine {
   readonly #approvals: ApprovalGate;
   readonly #notifyAction: string;
   readonly #keepRuns: number;
+  readonly #journal: RunJournal | undefined;
+  #intake: DurableConsumer<z.ZodUnknown> | null = null;
   #playbooks: LoadedPlaybook[];
   readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0 };
   readonly bus: BusClient;
@@ -60,6 +75,7 @@ export class PlaybookEngine {
     this.log = opts.log;
     this.#notifyAction = opts.notifyAction ?? 'notify.send';
     this.#keepRuns = opts.keepRuns ?? 1000;
+    this.#journal = opts.journal;
     this.#gate = new TriggerGate(opts.playbooks);
     this.#approvals = new ApprovalGate(opts.bus, opts.log);
   }
@@ -67,8 +83,63 @@ export class PlaybookEngine {
   /** Subscribes to events (queue group `engine`), approvals and budget resets. */
   start(): void {
     this.bus.subscribe(subjects.eventsAll, z.unknown(), (env) => this.handleEvent(env), { queue: 'engine' });
+    this.#startControl();
+  }
+
+  #startControl(): void {
     this.#approvals.start();
     this.bus.subscribe(subjects.budgetReset, BudgetResetData, (env, msg) => this.#onBudgetReset(env, msg), { acceptBare: true });
+  }
+
+  /**
+   * Starts on the durable bus instead of {@link start}: resumes the journal's unfinished runs, then
+   * takes events from the HOMEOSTAT_EVENTS stream through a durable consumer, acknowledging each
+   * once it is handled (a started run is journaled first); approvals and budget resets as in `start`.
+   */
+  async startDurable(opts: DurableIntakeOptions = {}): Promise<void> {
+    this.#startControl();
+    await this.resumeFromJournal();
+    await ensureStream(this.bus, DURABLE_STREAMS.events);
+    this.#intake = await DurableConsumer.start(
+      this.bus,
+      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env) => this.#onEvent(env) },
+      this.log,
+    );
+  }
+
+  /** Stops taking events from the durable bus (runs in progress go on). */
+  async stop(): Promise<void> {
+    await this.#intake?.stop();
+    this.#intake = null;
+  }
+
+  /** Resumes every unfinished run of the journal; returns how many. */
+  async resumeFromJournal(): Promise<number> {
+    if (!this.#journal) return 0;
+    let n = 0;
+    for (const entry of await this.#journal.entries()) {
+      if (entry.ended || this.#runs.some((r) => r.runId === entry.run.runId)) {
+        if (entry.ended) await this.#journal.remove(entry.run.runId);
+        continue;
+      }
+      this.#resume(entry);
+      n++;
+    }
+    if (n) this.log.info({ runs: n }, 'resumed unfinished runs from the journal');
+    return n;
+  }
+
+  #resume(entry: JournalEntry): void {
+    const pb = this.#playbooks.find((p) => p.playbook.name === entry.run.playbook);
+    const run: RunRecord = { ...entry.run, status: 'running', steps: [] };
+    if (!pb) {
+      const reason = `playbook ${entry.run.playbook} is no longer loaded; the run cannot resume`;
+      this.log.error({ runId: run.runId }, reason);
+      this.bus.publish(subjects.run(run.runId, 'failed'), 'run.failed', { runId: run.runId, playbook: run.playbook, target: run.target, eventId: run.eventId, reason }, { target: run.target });
+      void this.#journal?.remove(run.runId);
+      return;
+    }
+    void this.#launch(pb, run, entry.event, entry);
   }
 
   /** Swaps the playbook set (hot reload); runs already started keep the version they started with. */
@@ -97,17 +168,30 @@ export class PlaybookEngine {
   }
 
   handleEvent(env: Envelope<unknown>): void {
+    void this.#onEvent(env);
+  }
+
+  /** Handles one event; resolves once a run it started is journaled. */
+  #onEvent(env: Envelope<unknown>): Promise<void> {
     this.stats.events++;
+    if (this.#journal && this.#runs.some((r) => r.eventId === env.id)) {
+      this.log.debug({ eventId: env.id }, 'event redelivered after its run was journaled; ignored');
+      return Promise.resolve();
+    }
+    return this.#route(env);
+  }
+
+  #route(env: Envelope<unknown>): Promise<void> {
     const sel = this.#gate.select(env);
     const pb = sel.chosen;
-    if (!pb) return;
+    if (!pb) return Promise.resolve();
     this.stats.matched++;
     const target = env.target ?? '_global';
     const active = this.#active.get(target);
     if (active) {
       active.attached++;
       this.stats.attached++;
-      return;
+      return Promise.resolve();
     }
     const now = Date.now();
     const adm = this.#gate.admit(pb, env, target, now);
@@ -116,34 +200,44 @@ export class PlaybookEngine {
       case 'deduplicated':
         this.stats.deduplicated++;
         this.log.debug({ ...fields, key: adm.key }, 'event deduplicated');
-        return;
+        return Promise.resolve();
       case 'cooldown':
         this.stats.cooldown++;
         this.log.debug({ ...fields, untilMs: adm.untilMs }, 'playbook cooling down on this target');
-        return;
+        return Promise.resolve();
       case 'budget_refused':
         this.stats.budgetRefused++;
         if (adm.first) this.#budgetExhausted(pb, target, adm.untilMs, this.log.child(fields));
         else this.log.debug(fields, 'flap budget exhausted; run refused');
-        return;
+        return Promise.resolve();
       case 'start':
         if (sel.candidates.length > 1) this.log.info({ ...fields, candidates: sel.candidates }, 'several playbooks match; highest priority chosen');
-        this.#start(pb, env, target, now);
+        return this.#start(pb, env, target, now);
     }
   }
 
-  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): void {
+  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): Promise<void> {
     const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0 };
     this.stats.started++;
+    return this.#launch(pb, run, env);
+  }
+
+  /** Makes `run` active and drives it; resolves once it is journaled (the run goes on). */
+  #launch(pb: LoadedPlaybook, run: RunRecord, env: Envelope<unknown>, resume?: JournalEntry): Promise<void> {
+    const target = run.target;
     this.#active.set(target, run);
     this.#runs.push(run);
     if (this.#runs.length > this.#keepRuns) this.#runs.shift();
-    const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction }, pb, run, env);
-    void exec.execute().finally(() => {
-      this.#active.delete(target);
-      this.#gate.ended(pb, target, Date.now());
-      if (this.#active.size === 0) for (const f of [...this.#idle]) f();
-    });
+    const journaled = resume || !this.#journal ? Promise.resolve() : this.#journal.begin(run, env);
+    const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction, journal: this.#journal }, pb, run, env, resume);
+    void journaled
+      .then(() => exec.execute())
+      .finally(() => {
+        this.#active.delete(target);
+        this.#gate.ended(pb, target, Date.now());
+        if (this.#active.size === 0) for (const f of [...this.#idle]) f();
+      });
+    return journaled;
   }
 
   #budgetExhausted(pb: LoadedPlaybook, target: string, untilMs: number, log: Logger): void {

@@ -9,3 +9,5 @@ export { explainPlaybook, formatExplanation, readEventFile, type Explanation } f
 export { render } from './template.js';
 export * from './errors.js';
 export { watchPlaybookLibrary } from './hot-reload.js';
+export { RunJournal, JOURNAL_BUCKET, idempotencyKey, type JournalEntry, type InflightAttempt } from './run-journal.js';
+export type { DurableIntakeOptions } from './engine.js';

@@ -7,6 +7,7 @@ import type { AnyStep } from './schema.js';
 import { sendNotification } from './notifier.js';
 import { StepRunner, type StepContext } from './step-runner.js';
 import { render } from './template.js';
+import { idempotencyKey, type JournalEntry, type RunJournal } from './run-journal.js';
 
 export interface RunExecutorDeps {
   bus: BusClient;
@@ -14,6 +15,8 @@ export interface RunExecutorDeps {
   log: Logger;
   /** The action that carries notifications (stops, flap budgets); `notify.send`. */
   notifyAction: string;
+  /** The run journal (before each attempt, after each step, at the end). */
+  journal?: RunJournal;
 }
 
 /**
@@ -34,10 +37,15 @@ export class RunExecutor {
     private readonly pb: LoadedPlaybook,
     private readonly run: RunRecord,
     event: Envelope<unknown>,
+    /** The journal entry of a run started by an engine that died: its finished steps are replayed. */
+    private readonly resume?: JournalEntry,
   ) {
     this.#log = d.log.child({ runId: run.runId, eventId: event.id, target: run.target, playbook: run.playbook });
     this.#ctx = { event, steps: {} };
-    this.#steps = new StepRunner({ bus: d.bus, approvals: d.approvals, pb, run, log: this.#log, phase: (p, e) => this.#phase(p, e) });
+    this.#steps = new StepRunner({
+      bus: d.bus, approvals: d.approvals, pb, run, log: this.#log, phase: (p, e) => this.#phase(p, e), journal: d.journal,
+      resume: resume ? { steps: [...resume.steps], inflight: resume.inflight } : undefined,
+    });
   }
 
   #phase(phase: RunPhase, extra: Record<string, unknown> = {}): void {
@@ -52,8 +60,12 @@ export class RunExecutor {
 
   /** Runs to the end; never throws. */
   async execute(): Promise<void> {
-    this.#log.info('run started');
-    this.#phase('started', { detail: { priority: this.pb.playbook.priority, file: this.pb.file } });
+    if (this.resume) {
+      this.#log.info({ finishedSteps: this.resume.steps.length, inflight: this.resume.inflight }, 'run resumed from the journal');
+    } else {
+      this.#log.info('run started');
+      this.#phase('started', { detail: { priority: this.pb.playbook.priority, file: this.pb.file } });
+    }
     let outcome: RunOutcome;
     try {
       outcome = await this.#main();
@@ -69,7 +81,7 @@ export class RunExecutor {
       this.#log.error({ err: e }, 'run aborted by an unexpected error');
       outcome = { kind: 'failed', reason: `engine error: ${(e as Error).message}` };
     }
-    this.#finish(outcome);
+    await this.#finish(outcome);
   }
 
   async #main(): Promise<RunOutcome> {
@@ -103,7 +115,10 @@ export class RunExecutor {
     this.run.steps.push(rec);
     this.#ctx.steps[step.id] = { status: rec.status, result: rec.result };
     if (rec.status === 'ok') this.#done.push({ step, record: rec });
-    this.#publishStep(rec);
+    if (!out.replayed) {
+      await this.d.journal?.stepDone(this.run.runId, rec);
+      this.#publishStep(rec);
+    }
     return out;
   }
 
@@ -123,17 +138,25 @@ export class RunExecutor {
       const undo = 'undo' in step ? step.undo : undefined;
       if (!undo) continue;
       const id = `${step.id}.undo`;
+      const replayed = this.#steps.takeReplay('rollback', id);
+      if (replayed) {
+        this.run.steps.push(replayed);
+        continue;
+      }
       const started = performance.now();
       let rec: StepRecord;
       try {
         const params = render(undo.with, this.#ctx);
-        const r = await this.#steps.call(undo.action, params, undo.timeout);
+        const key = idempotencyKey(this.run.runId, 'rollback', id, 1);
+        await this.d.journal?.attempt(this.run.runId, { stage: 'rollback', step: id, attempt: 1, key });
+        const r = await this.#steps.call(undo.action, params, undo.timeout, key);
         rec = { id, stage: 'rollback', action: undo.action, params, status: r.status === 'ok' ? 'undone' : 'undo_failed', result: r.result, attempts: 1, durationMs: performance.now() - started, error: r.status === 'ok' ? undefined : r.error };
       } catch (e) {
         rec = { id, stage: 'rollback', action: undo.action, status: 'undo_failed', result: {}, attempts: 0, durationMs: 0, error: (e as Error).message };
       }
       this.#log.info({ step: step.id, status: rec.status, error: rec.error }, 'rollback');
       this.run.steps.push(rec);
+      await this.d.journal?.stepDone(this.run.runId, rec);
       this.#publishStep(rec);
     }
   }
@@ -144,7 +167,14 @@ export class RunExecutor {
     await sendNotification(this.d.bus, this.d.notifyAction, { message, severity: 'warning', target: r.target, details: { runId: r.runId, playbook: r.playbook, reason } }, this.#log, r.runId);
   }
 
-  #finish(outcome: RunOutcome): void {
+  async #finish(outcome: RunOutcome): Promise<void> {
+    const r = this.run;
+    await this.d.journal?.ended(r.runId, outcome.kind, outcome.kind === 'resolved' ? undefined : outcome.reason);
+    this.#announce(outcome);
+    await this.d.journal?.remove(r.runId);
+  }
+
+  #announce(outcome: RunOutcome): void {
     const r = this.run;
     r.endedAt = Date.now();
     const durationMs = r.endedAt - r.startedAt;

@@ -4,6 +4,7 @@ import type { ApprovalGate } from './approval-gate.js';
 import { evaluateBool } from './expression.js';
 import type { LoadedPlaybook } from './loader.js';
 import type { RunRecord, StepRecord, StepStage } from './run-record.js';
+import { idempotencyKey, type InflightAttempt, type RunJournal } from './run-journal.js';
 import type { AnyStep } from './schema.js';
 import { render } from './template.js';
 
@@ -12,6 +13,8 @@ export interface StepOutcome {
   record: StepRecord;
   /** Set when the run must end as `stopped` (a `stop` step, or an approval refused or timed out). */
   stop?: string;
+  /** The step had finished before the engine restarted: its journaled record, not run again. */
+  replayed?: boolean;
 }
 
 export interface StepRunnerDeps {
@@ -21,6 +24,10 @@ export interface StepRunnerDeps {
   run: RunRecord;
   log: Logger;
   phase(phase: RunPhase, extra?: Record<string, unknown>): void;
+  /** Where action attempts are journaled before they are sent. */
+  journal?: RunJournal;
+  /** A resumed run: the steps it already finished (replayed, not run again) and its unanswered attempt. */
+  resume?: { steps: StepRecord[]; inflight?: InflightAttempt };
 }
 
 /** The template and expression context: the event and the outputs of earlier steps. */
@@ -40,8 +47,31 @@ export function needsApproval(step: AnyStep): boolean {
 export class StepRunner {
   constructor(private readonly d: StepRunnerDeps) {}
 
+  /**
+   * The journaled record of the next step of a resumed run, when it is this one. A run is
+   * deterministic given its step outcomes, so replaying them walks the same path.
+   */
+  takeReplay(stage: StepStage, id: string): StepRecord | undefined {
+    const next = this.d.resume?.steps[0];
+    if (!next) return undefined;
+    if (next.id === id && (next.stage ?? 'main') === stage) return this.d.resume!.steps.shift();
+    this.d.log.warn({ expected: `${next.stage}/${next.id}`, got: `${stage}/${id}` }, 'resumed run diverged from its journal; running the rest afresh');
+    this.d.resume!.steps.length = 0;
+    return undefined;
+  }
+
+  /** The unanswered attempt of a resumed run, when it belongs to this step (taken once). */
+  #takeInflight(stage: StepStage, id: string): InflightAttempt | undefined {
+    const f = this.d.resume?.inflight;
+    if (!f || f.stage !== stage || f.step !== id) return undefined;
+    this.d.resume!.inflight = undefined;
+    return f;
+  }
+
   /** Runs one step; never throws (a failure is a `failed` record with the reason). */
   async run(step: AnyStep, ctx: StepContext, stage: StepStage): Promise<StepOutcome> {
+    const replayed = this.takeReplay(stage, step.id);
+    if (replayed) return { record: replayed, replayed: true, stop: replayed.status === 'stopped' || replayed.status === 'rejected' ? replayed.error : undefined };
     const base = { id: step.id, stage, attempts: 0, durationMs: 0, result: {} };
     const cond = this.d.pb.conditions.get(step.id);
     if (cond) {
@@ -71,7 +101,9 @@ export class StepRunner {
     } catch (e) {
       return { record: { ...base, status: 'failed', attempts: 0, durationMs: 0, error: (e as Error).message } };
     }
-    if (needsApproval(step)) {
+    const inflight = this.#takeInflight(stage, step.id);
+    if (inflight) this.d.log.info({ step: step.id, attempt: inflight.attempt, key: inflight.key }, 'resuming an unanswered attempt with its idempotency key');
+    if (needsApproval(step) && !inflight) {
       const timeoutMs = 'approval_timeout' in step ? step.approval_timeout : 300_000;
       const waiting = this.d.approvals.wait(this.d.run.runId, step.id, timeoutMs);
       this.d.run.awaitingApproval = { step: step.id, action, params, expiresAt: Date.now() + timeoutMs };
@@ -90,12 +122,14 @@ export class StepRunner {
     }
     const retry = step.retry ?? { attempts: 1, interval: 0, backoff: 1 };
     let wait = retry.interval;
-    let attempts = 0;
+    let attempts = inflight ? inflight.attempt - 1 : 0;
     let error = '';
     let result: Record<string, unknown> = {};
     while (attempts < retry.attempts) {
       attempts++;
-      const r = await this.call(action, params, step.timeout);
+      const key = idempotencyKey(this.d.run.runId, stage, step.id, attempts);
+      await this.d.journal?.attempt(this.d.run.runId, { stage, step: step.id, attempt: attempts, key });
+      const r = await this.call(action, params, step.timeout, key);
       result = r.result;
       if (r.status === 'ok') {
         const durationMs = performance.now() - started;
@@ -153,7 +187,7 @@ export class StepRunner {
   }
 
   /** Calls one action and waits for its result; a timeout or bus error is a `failed` result. */
-  async call(action: string, params: unknown, timeoutMs: number): Promise<{ status: ActionResultData['status']; result: Record<string, unknown>; error: string }> {
+  async call(action: string, params: unknown, timeoutMs: number, key?: string): Promise<{ status: ActionResultData['status']; result: Record<string, unknown>; error: string }> {
     const [family, verb] = action.split('.') as [string, string];
     const actionId = newId();
     const target = this.d.run.target === '_global' ? undefined : this.d.run.target;
@@ -161,7 +195,7 @@ export class StepRunner {
       const env = await this.d.bus.call(
         subjects.action(family, verb),
         actionId,
-        { actionId, runId: this.d.run.runId, action, target, params, timeoutMs },
+        { actionId, runId: this.d.run.runId, action, target, params, timeoutMs, ...(key ? { idempotencyKey: key } : {}) },
         ActionResultData,
         timeoutMs,
         { target },
