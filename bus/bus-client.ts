@@ -2,6 +2,7 @@ import { connect, headers, PermissionViolationError, type Msg, type NatsConnecti
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
+import { DurableOutbox, type DurableOutboxOptions } from './durable-outbox.js';
 import { RequestTimeoutError } from './errors.js';
 import type { AclViolationData } from './payloads.js';
 import type { Credentials } from './nats-server.js';
@@ -35,6 +36,7 @@ function msgIdHeader(id: string) {
 export class BusClient {
   readonly deadlettered = new Map<string, number>();
   #subs: Subscription[] = [];
+  #outbox: DurableOutbox | null = null;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -84,8 +86,18 @@ export class BusClient {
   /** Publishes `data` in an envelope of `type` on `subject`. */
   publish<T>(subject: string, type: string, data: T, extra: { target?: string; trace?: Record<string, string> } = {}): Envelope<T> {
     const env = makeEnvelope(type, this.component, data, { subject, ...extra });
-    this.nc.publish(subject, JSON.stringify(env), DURABLE_SUBJECT.test(subject) ? { headers: msgIdHeader(env.id) } : undefined);
+    if (this.#outbox && subject.startsWith('events.')) this.#outbox.push(subject, JSON.stringify(env), env.id);
+    else this.nc.publish(subject, JSON.stringify(env), DURABLE_SUBJECT.test(subject) ? { headers: msgIdHeader(env.id) } : undefined);
     return env;
+  }
+
+  /**
+   * From now on, `events.*` go through a {@link DurableOutbox}: kept and retried until the
+   * HOMEOSTAT_EVENTS stream stored them, so none is lost while the server restarts. The stream must exist.
+   */
+  useDurableEvents(opts: DurableOutboxOptions = {}): DurableOutbox {
+    this.#outbox ??= new DurableOutbox(this.nc, this.log, opts);
+    return this.#outbox;
   }
 
   /** Sends a refused message to `deadletter.<origin>` with the reason, and counts it. */
@@ -206,6 +218,7 @@ export class BusClient {
   }
 
   async close(): Promise<void> {
+    await this.#outbox?.close();
     for (const s of this.#subs) s.unsubscribe();
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }

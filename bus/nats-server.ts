@@ -28,8 +28,11 @@ export interface ManagedNatsServer {
    */
   reload(blocked?: ReadonlySet<string>): Promise<void>;
   stop(): Promise<void>;
-  /** Stops the server (SIGTERM) and starts it again on the same port, config and JetStream store (fault tests). */
-  restart(): Promise<void>;
+  /**
+   * Stops the server (SIGTERM) and starts it again on the same port, config and JetStream store
+   * (fault tests); `whileDown` runs in between.
+   */
+  restart(whileDown?: () => Promise<void> | void): Promise<void>;
 }
 
 export interface StartNatsServerOptions {
@@ -142,8 +145,9 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
       rmSync(credentialsFile, { force: true });
       await halt(proc);
     },
-    async restart() {
+    async restart(whileDown) {
       await halt(proc);
+      await whileDown?.();
       proc = await launch(opts.binary, configFile, logFile, port, monitorPort);
       opts.log?.info({ url, pid: proc.child.pid }, 'nats-server restarted');
     },

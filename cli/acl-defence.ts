@@ -64,6 +64,7 @@ export interface AclDefenceOptions {
 export async function startAclDefence(o: AclDefenceOptions): Promise<AclDefence> {
   const counted: AclViolationSource[] = o.nats ? ['nats-log'] : ['self-report'];
   const bus = await BusClient.connect(o.credentials('monitor'), 'acl-monitor', o.log);
+  bus.useDurableEvents(); // events kept and retried until HOMEOSTAT_EVENTS stores them
   const monitor = new AclMonitor(bus, {
     config: loadAclMonitorConfig(o.settings.aclMonitorFile),
     known: { roles: ROLES, actors: Object.keys(o.policy.actors) },

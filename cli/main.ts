@@ -16,6 +16,7 @@ import { stressCommand } from './stress-command.js';
 import { aclMonitorCommand } from './acl-monitor-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
 import { StoreError } from '../store/index.js';
+import { engineCommand, handlerCommand } from './component-commands.js';
 
 
 const settings = loadSettings();
@@ -165,6 +166,22 @@ program
   .action(async (o: { log: string; from: string }) => {
     if (o.from !== 'end' && o.from !== 'start') throw new CliError('--from is "end" or "start"');
     await aclMonitorCommand({ log: o.log, from: o.from }, settings, createLogger(settings));
+  });
+
+program
+  .command('engine', { hidden: true })
+  .description('run the playbook engine alone on the durable bus (NATS_URL + engine login); resumes unfinished runs')
+  .option('--playbooks <dir>', 'playbook directory (default: the library)')
+  .option('--ack-wait <ms>', 'redeliver an event not acknowledged within this time', positiveInt)
+  .action(async (o: { playbooks?: string; ackWait?: number }) => {
+    await engineCommand({ playbooks: o.playbooks, ackWaitMs: o.ackWait }, settings, createLogger(settings));
+  });
+
+program
+  .command('handler', { hidden: true })
+  .description('run a notify.send handler alone on the durable bus (NATS_URL + handler login, HOMEOSTAT_WEBHOOK_URL)')
+  .action(async () => {
+    await handlerCommand(settings, createLogger(settings));
   });
 
 try {

@@ -111,6 +111,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(startHeartbeat(handlerBus, 'handler', beatMs));
 
     const monitorBus = await BusClient.connect(credentials('monitor'), 'monitor', log);
+    monitorBus.useDurableEvents(); // events kept and retried until HOMEOSTAT_EVENTS stores them
     cleanups.push(() => monitorBus.close());
     const watchdog = new HeartbeatWatchdog(
       monitorBus,
