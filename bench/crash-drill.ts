@@ -11,7 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { BusClient, EnvelopeSchema, newId, publishDurable, type Credentials, type Envelope, type ManagedNatsServer } from '../bus/index.js';
+import type { BusClient} from '../bus/index.js';
+import { EnvelopeSchema, newId, publishDurable, type Credentials, type Envelope, type ManagedNatsServer } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 
 /** The playbook every drill runs. `timeout` and `attempts` shape the handler-kill case. */
