@@ -148,6 +148,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(startHeartbeat(recorderBus, 'recorder', beatMs));
       store = st;
       recorder = rec;
+      // the engine prefers, among playbooks of equal priority, the fix that worked last time
+      try {
+        engine.runbook.load(await st.runbook());
+      } catch (e) {
+        log.warn({ err: e }, 'runbook not loaded; the engine learns from the runs it sees');
+      }
     }
 
     let chaos: ChildProcess | null = null;

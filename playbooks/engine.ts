@@ -6,6 +6,7 @@ import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import { sendNotification } from './notifier.js';
 import { RunExecutor } from './run-executor.js';
+import { RunbookMemory } from './runbook-memory.js';
 import type { JournalEntry, RunJournal } from './run-journal.js';
 import type { RunRecord } from './run-record.js';
 import { TriggerGate } from './trigger-gate.js';
@@ -58,6 +59,8 @@ export class PlaybookEngine {
   readonly #active = new Map<string, RunRecord>();
   readonly #runs: RunRecord[] = [];
   readonly #idle = new Set<() => void>();
+  /** What worked before, per event signature: breaks ties between playbooks of equal priority. */
+  readonly runbook = new RunbookMemory();
   readonly #gate: TriggerGate;
   readonly #approvals: ApprovalGate;
   readonly #notifyAction: string;
@@ -182,7 +185,7 @@ export class PlaybookEngine {
   }
 
   #route(env: Envelope<unknown>): Promise<void> {
-    const sel = this.#gate.select(env);
+    const sel = this.#gate.select(env, this.runbook);
     const pb = sel.chosen;
     if (!pb) return Promise.resolve();
     this.stats.matched++;
@@ -211,7 +214,10 @@ export class PlaybookEngine {
         else this.log.debug(fields, 'flap budget exhausted; run refused');
         return Promise.resolve();
       case 'start':
-        if (sel.candidates.length > 1) this.log.info({ ...fields, candidates: sel.candidates }, 'several playbooks match; highest priority chosen');
+        if (sel.candidates.length > 1) {
+          const why = sel.byRunbook ? 'equal priority; the runbook prefers what worked last time' : 'highest priority chosen';
+          this.log.info({ ...fields, candidates: sel.candidates, runbook: this.runbook.outcome(env.subject ?? '', pb.playbook.name) }, `several playbooks match; ${why}`);
+        }
         return this.#start(pb, env, target, now);
     }
   }
@@ -233,6 +239,7 @@ export class PlaybookEngine {
     void journaled
       .then(() => exec.execute())
       .finally(() => {
+        if (run.status !== 'running') this.runbook.record(env.subject ?? '', run.playbook, run.status);
         this.#active.delete(target);
         this.#gate.ended(pb, target, Date.now());
         if (this.#active.size === 0) for (const f of [...this.#idle]) f();

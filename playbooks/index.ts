@@ -11,3 +11,4 @@ export * from './errors.js';
 export { watchPlaybookLibrary } from './hot-reload.js';
 export { RunJournal, JOURNAL_BUCKET, idempotencyKey, type JournalEntry, type InflightAttempt } from './run-journal.js';
 export type { DurableIntakeOptions } from './engine.js';
+export { RunbookMemory, type RunbookOutcome } from './runbook-memory.js';

@@ -2,6 +2,7 @@ import { subjectMatches, type Envelope } from '../bus/index.js';
 import { evaluateBool } from './expression.js';
 import { FlapBudget } from './flap-budget.js';
 import type { LoadedPlaybook } from './loader.js';
+import type { RunbookMemory } from './runbook-memory.js';
 import { render } from './template.js';
 
 /** Why an event did or did not start a run of the playbook it matched. */
@@ -19,6 +20,8 @@ export interface Selection {
   candidates: string[];
   /** Per playbook whose subject matched but that was passed over: why. */
   rejected: { playbook: string; reason: string }[];
+  /** True when the runbook, not file order, decided between playbooks of equal priority. */
+  byRunbook?: boolean;
 }
 
 const SEP = '\u0000';
@@ -85,8 +88,11 @@ export class TriggerGate {
     this.playbooks = playbooks;
   }
 
-  /** The playbook an event selects: the matching one with the highest priority. */
-  select(env: Envelope<unknown>): Selection {
+  /**
+   * The playbook an event selects: the matching one with the highest priority; among equal
+   * priorities, the one the runbook says worked last time (when a runbook memory is given).
+   */
+  select(env: Envelope<unknown>, runbook?: RunbookMemory): Selection {
     const matches: LoadedPlaybook[] = [];
     const rejected: Selection['rejected'] = [];
     const tokens = (env.subject ?? '').split('.');
@@ -96,9 +102,13 @@ export class TriggerGate {
       if (m.ok) matches.push(p);
       else rejected.push({ playbook: p.playbook.name, reason: m.reason });
     }
-    if (matches.length > 1) matches.sort((a, b) => b.playbook.priority - a.playbook.priority);
-    const candidates = matches.map((m) => m.playbook.name);
-    return { chosen: matches[0] ?? null, candidates, rejected };
+    let ordered = matches;
+    if (matches.length > 1) {
+      matches.sort((a, b) => b.playbook.priority - a.playbook.priority);
+      if (runbook) ordered = runbook.rank(env.subject ?? '', matches);
+    }
+    const candidates = ordered.map((m) => m.playbook.name);
+    return { chosen: ordered[0] ?? null, candidates, rejected, byRunbook: ordered !== matches && ordered[0] !== matches[0] };
   }
 
   /** Whether `pb` may start a run for this event on `target` now; a start is taken from the budget. */
