@@ -9,12 +9,14 @@ import { ActionRequestData, BusClient, subjects, type Credentials } from '../bus
 interface WorkerInput {
   monitor: Credentials;
   handler: Credentials;
+  durable?: boolean;
 }
 type Command = { kind: 'storm'; subject: string; target: string; count: number } | { kind: 'incidents'; subject: string; count: number } | { kind: 'stop' };
 
 const input = workerData as WorkerInput;
 const log = pino({ level: 'silent' });
 const monitor = await BusClient.connect(input.monitor, 'bench-monitor', log);
+const outbox = input.durable ? monitor.useDurableEvents() : null;
 const handler = await BusClient.connect(input.handler, 'bench-handler', log);
 let actions = 0;
 handler.subscribe('actions.>', ActionRequestData, (env) => {
@@ -39,6 +41,7 @@ parentPort!.on('message', (cmd: Command) => {
       if (i % 5000 === 4999) await monitor.flush();
     }
     await monitor.flush();
+    if (outbox) while (outbox.pending > 0) await new Promise((r) => setTimeout(r, 5));
     parentPort!.postMessage({ kind: 'published', count: cmd.count, ms: performance.now() - started });
   })();
 });

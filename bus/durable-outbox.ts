@@ -7,6 +7,8 @@ export interface DurableOutboxOptions {
   ackTimeoutMs?: number;
   /** A message not stored within this time is given up, with an error logged (default 10 min). */
   maxAgeMs?: number;
+  /** Messages published before waiting for their acknowledgements (default 1024). */
+  window?: number;
 }
 
 export interface DurableOutboxStats {
@@ -55,25 +57,42 @@ export class DurableOutbox {
     if (!this.#draining) void this.#drain();
   }
 
+  /**
+   * Publishes the queue head in windows of up to `window` messages in flight (the stream's acks
+   * come back in order on one connection), so a burst is not paced by one round trip per event.
+   * A message the stream did not acknowledge stays at the head and is retried with backoff.
+   */
   async #drain(): Promise<void> {
     this.#draining = true;
     let backoff = 100;
+    const window = this.opts.window ?? 1024;
     while (this.#queue.length && !this.#closed) {
-      const m = this.#queue[0]!;
-      try {
-        await this.#js.publish(m.subject, m.payload, { msgID: m.id, timeout: this.opts.ackTimeoutMs ?? 2000 });
-        this.#queue.shift();
-        this.stats.stored++;
-        backoff = 100;
-      } catch (e) {
-        if (Date.now() - m.at > (this.opts.maxAgeMs ?? 600_000)) {
-          this.#queue.shift();
-          this.stats.dropped++;
-          this.log.error({ subject: m.subject, id: m.id, err: (e as Error).message }, 'durable publish given up: no stream stored it in time');
-          continue;
+      const batch = this.#queue.slice(0, window);
+      const results = await Promise.allSettled(
+        batch.map((m) => this.#js.publish(m.subject, m.payload, { msgID: m.id, timeout: this.opts.ackTimeoutMs ?? 2000 })),
+      );
+      const keep: Pending[] = [];
+      let lastError: unknown = null;
+      results.forEach((r, i) => {
+        const m = batch[i]!;
+        if (r.status === 'fulfilled') {
+          this.stats.stored++;
+          return;
         }
-        this.stats.retried++;
-        this.log.warn({ subject: m.subject, id: m.id, waiting: this.#queue.length, err: (e as Error).message }, 'durable publish not acknowledged; retrying');
+        lastError = r.reason;
+        if (Date.now() - m.at > (this.opts.maxAgeMs ?? 600_000)) {
+          this.stats.dropped++;
+          this.log.error({ subject: m.subject, id: m.id, err: (r.reason as Error).message }, 'durable publish given up: no stream stored it in time');
+        } else keep.push(m);
+      });
+      this.#queue.splice(0, batch.length, ...keep);
+      if (lastError === null) {
+        backoff = 100;
+        continue;
+      }
+      if (keep.length) {
+        this.stats.retried += keep.length;
+        this.log.warn({ waiting: this.#queue.length, err: (lastError as Error).message }, 'durable publish not acknowledged; retrying');
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2000);
       }
