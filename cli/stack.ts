@@ -15,7 +15,9 @@ import {
 } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRestart, targetHealth } from '../handlers/index.js';
+import { ProcessGuard, processKill, processKillRunaway, processRenice, processThrottle, processTop, resourceCpu } from '../handlers/index.js';
 import { HeartbeatWatchdog } from '../monitors/index.js';
+import { loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
 
@@ -40,6 +42,9 @@ export interface Stack {
   engine: PlaybookEngine;
   watchdog: HeartbeatWatchdog;
   handlerBus: BusClient;
+  resourceMonitor: ResourceMonitor;
+  /** Homeostat's own processes (this one, its nats-server, its chaos agent): never killed or throttled. */
+  homeostatPids(): number[];
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
@@ -54,6 +59,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const targets = opts.targets ?? loadTargets(settings.targetsFile);
   const playbooks = opts.playbooks ?? loadPlaybookDir(settings.playbooksDir, { actions: ACTION_CATALOGUE });
   const policy = loadAclPolicy(settings.aclFile);
+  const monitorsConfig = loadMonitorsConfig(settings.monitorsFile);
+  const homeostatPids: number[] = [process.pid];
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'homeostat-'));
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -72,6 +79,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!settings.natsUrl) {
       nats = await startNatsServer({ dir, policy, log });
       const n = nats;
+      homeostatPids.push(n.pid);
       cleanups.push(() => n.stop());
       if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     }
@@ -86,6 +94,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
     server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), settings.webhookUrl));
+    const guard = new ProcessGuard({ registry, homeostatPids: () => homeostatPids });
+    server.register(
+      processTop(registry, guard),
+      processThrottle(registry, guard),
+      processKillRunaway(registry, guard),
+      processKill(guard),
+      processRenice(guard),
+      resourceCpu(),
+    );
     server.start();
     cleanups.push(startHeartbeat(handlerBus, 'handler', beatMs));
 
@@ -97,6 +114,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log.child({ component: 'heartbeat-watchdog' }),
     );
     cleanups.push(() => watchdog.stop());
+    const resourceMonitor = new ResourceMonitor({
+      bus: monitorBus,
+      config: monitorsConfig.resource,
+      roots: () => guard.roots(),
+      log: log.child({ component: 'resource-monitor' }),
+    });
+    cleanups.push(() => resourceMonitor.stop());
     cleanups.push(startHeartbeat(monitorBus, 'monitor', beatMs));
 
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
@@ -110,11 +134,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.chaos ?? true) {
       chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log);
       const c = chaos;
+      if (c.pid) homeostatPids.push(c.pid);
       cleanups.push(() => stopChild(c));
     }
 
     await registry.startAll();
     watchdog.start();
+    resourceMonitor.start();
     log.info({ nats: nats?.url ?? settings.natsUrl, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
 
     return {
@@ -125,6 +151,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       engine,
       watchdog,
       handlerBus,
+      resourceMonitor,
+      homeostatPids: () => [...homeostatPids],
       pids: () => [
         ...(nats ? [nats.pid] : []),
         ...(chaos?.pid ? [chaos.pid] : []),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BusClient, HeartbeatData, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { readProc } from '../targets/index.js';
+import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
 import { startStack, type Stack } from '../cli/stack.js';
 import type { Scenario } from './scenario.js';
 
@@ -84,9 +85,12 @@ export async function runScenarioOnce(
 
     let lastBeat = 0;
     const lastBeatByTarget = new Map<string, number>();
+    const maxGapAfterInject = new Map<string, number>();
     op.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
       const name = env.subject?.slice('heartbeat.'.length) ?? '';
       const now = performance.now();
+      const prevBeat = lastBeatByTarget.get(name);
+      if (t0 && prevBeat !== undefined && others.includes(name)) maxGapAfterInject.set(name, Math.max(maxGapAfterInject.get(name) ?? 0, now - Math.max(prevBeat, t0)));
       lastBeatByTarget.set(name, now);
       if (name === scenario.target) lastBeat = now;
       if (env.data.pid && stack.registry.has(name)) seenPids.add(env.data.pid);
@@ -100,6 +104,7 @@ export async function runScenarioOnce(
       if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: heartbeat missed`);
     });
     let runId: string | null = null;
+    let runEnded = false;
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
       const phase = env.subject?.split('.')[2];
       if (!t0 || env.data.target !== scenario.target) return;
@@ -109,6 +114,7 @@ export async function runScenarioOnce(
       }
       if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
         report.runStatus = phase;
+        runEnded = true;
         if (env.data.reason) report.notes.push(`run ${phase}: ${env.data.reason}`);
       }
     });
@@ -125,6 +131,7 @@ export async function runScenarioOnce(
     );
     if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
     for (const p of stack.pids()) seenPids.add(p);
+    const homeostat = snapshotHomeostat(stack.homeostatPids());
 
     progress(scenario.id, runIndex, `injecting chaos.${scenario.inject.fault}`);
     t0 = performance.now();
@@ -138,13 +145,13 @@ export async function runScenarioOnce(
     if (report.detected) {
       progress(scenario.id, runIndex, 'waiting for recovery');
       const remaining = scenario.timeout - (performance.now() - t0);
-      const recovered = await until(
-        async () =>
-          (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
-          (!scenario.recover.health || (await healthOk(target.driver.healthUrl))),
-        Math.max(0, remaining),
-        5,
-      );
+      const steadyAgain = async () =>
+        (!scenario.recover.runResolved || report.runStatus === 'resolved') &&
+        (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
+        (!scenario.recover.health || (await healthOk(target.driver.healthUrl)));
+      // a run that ended without resolving cannot bring recovery when recovery waits on it
+      await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
+      const recovered = await steadyAgain();
       if (recovered) {
         report.recovered = true;
         report.mttrMs = round(performance.now() - t0);
@@ -153,6 +160,12 @@ export async function runScenarioOnce(
       await until(() => report.runStatus !== null, 15_000, 10);
     }
     for (const p of stack.pids()) seenPids.add(p);
+    // collateral: other targets' heartbeats uninterrupted, Homeostat's processes untouched
+    for (const [o, gap] of maxGapAfterInject) {
+      const t = stack.registry.get(o);
+      if (gap > t.misses * t.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
+    }
+    report.collateral.push(...homeostatUntouched(homeostat));
     // collateral: other targets must still be healthy
     for (const o of others) {
       if (!(await healthOk(stack.registry.get(o).driver.healthUrl))) report.collateral.push(`${o}: unhealthy at end`);
@@ -167,6 +180,7 @@ export async function runScenarioOnce(
   report.orphans = await leftovers([...seenPids]);
   if (report.playbook && report.playbook !== scenario.playbook) report.notes.push(`expected playbook ${scenario.playbook}, ran ${report.playbook}`);
   if (report.orphans.length) report.notes.push(`processes left running: ${report.orphans.join(', ')}`);
+  if (report.collateral.length) report.notes.push(`collateral: ${[...new Set(report.collateral)].join('; ')}`);
   report.passed =
     report.detected &&
     report.recovered &&

@@ -25,9 +25,11 @@ export const ScenarioSchema = z
       .object({
         heartbeat: z.boolean().default(true),
         health: z.boolean().default(true),
+        /** Recovered also requires the playbook run to have resolved (its own verification held). */
+        runResolved: z.boolean().default(false),
       })
       .strict()
-      .default({ heartbeat: true, health: true }),
+      .default({ heartbeat: true, health: true, runResolved: false }),
     /** The playbook expected to run. */
     playbook: z.string(),
     slo: z.object({ mttd: Duration, mttr: Duration }).strict(),

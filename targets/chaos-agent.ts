@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { BusClient, ChaosHeartbeatPauseData, HeartbeatData, subjects, type Credentials, type Envelope } from '../bus/index.js';
 import { readProc } from './process-tree.js';
+import { ChaosCpuSpikeData } from '../bus/index.js';
+import { requestCpuSpike } from './cpu-spike-fault.js';
 
 interface Fault<S extends z.ZodType> {
   schema: S;
@@ -24,6 +26,13 @@ export class ChaosAgent {
     readonly log: Logger,
   ) {
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
+    this.#register('cpu_spike', {
+      schema: ChaosCpuSpikeData,
+      run: (d) => {
+        this.#pidOf(d.target);
+        return requestCpuSpike(this.bus, d);
+      },
+    });
   }
 
   static async start(creds: Credentials, targets: readonly string[], log: Logger): Promise<ChaosAgent> {

@@ -7,6 +7,9 @@ import { createServer } from 'node:http';
 import pino from 'pino';
 import { BusClient } from '../bus/bus-client.js';
 import { startHeartbeat } from '../bus/heartbeat.js';
+import { TargetCpuSpikeData } from '../bus/resource-payloads.js';
+import { subjects } from '../bus/subjects.js';
+import { CpuSpikes } from './cpu-spikes.js';
 
 const env = process.env;
 const name = env.HOMEOSTAT_TARGET_NAME ?? 'demo-worker';
@@ -31,6 +34,15 @@ const bus = await BusClient.connect(
   log,
 );
 const stopBeat = startHeartbeat(bus, name, intervalMs);
+
+// chaos.cpu_spike: the chaos agent asks the worker to burn CPU in busy children of its own tree.
+const spikes = new CpuSpikes(log);
+process.on('exit', () => spikes.stopAll());
+bus.subscribe(subjects.targetChaos(name, 'cpu_spike'), TargetCpuSpikeData, async (env, msg) => {
+  const pids = await spikes.start(env.data);
+  if (msg.reply) msg.respond(JSON.stringify({ pids }));
+});
+await bus.flush();
 
 let closing = false;
 async function shutdown(code: number): Promise<void> {
