@@ -141,7 +141,7 @@ export function processKillRunaway(registry: TargetRegistry, guard: ProcessGuard
     params: z
       .object({
         target: z.string().min(1).optional(),
-        minCpuPct: z.number().min(1).default(50),
+        minCpuPct: z.number().min(0).default(50),
         sample: Duration.default(200),
         signal: Signal.default('SIGTERM'),
         grace: Duration.default(2000),
