@@ -86,8 +86,8 @@ describe('scoped process remediation: the guard', () => {
     }
     // nothing refused was touched
     for (const pid of [process.pid, ctx.nats.pid, outsider.pid!, ...child('guarded', 'sleep'), ...child('db', 'postgres')]) expect(alive(pid)).toBe(true);
-    expect(getPriority(outsider.pid!)).toBe(0);
-    expect(getPriority(child('guarded', 'sleep')[0]!)).toBe(0);
+    expect(getPriority(outsider.pid)).toBe(0);
+    expect(getPriority(child('guarded', 'sleep')[0])).toBe(0);
 
     // a process of one target asked for under another target's name is outside that target
     const [sleepA] = child('plain', 'sleep');
