@@ -26,14 +26,16 @@ export function resourceCpu() {
         target: z.string().optional(),
       })
       .strict(),
-    async run(p) {
+    async run(p, ctx) {
       const started = performance.now();
+      // answer before the caller gives up, so it sees the last reading rather than a timeout
+      const maxWait = ctx.timeoutMs ? Math.min(p.maxWait, Math.max(0, ctx.timeoutMs - p.every - 250)) : p.maxWait;
       let prev = readCpuTicks();
       let heldMs = 0;
       let maxPct = 0;
       let cpuPct = 0;
       let samples = 0;
-      while (heldMs < p.holdFor && performance.now() - started < p.maxWait) {
+      while (heldMs < p.holdFor && performance.now() - started < maxWait) {
         const t0 = performance.now();
         await sleep(p.every);
         const now = readCpuTicks();
