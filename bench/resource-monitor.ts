@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   };
   await run(phases);
   // imported only now: its import starts child processes of its own, which would count above
-  const si = (await import('systeminformation' as string).catch(() => null)) as { default?: Si } | Si | null;
+  const si = (await import('systeminformation').catch(() => null)) as { default?: Si } | Si | null;
   const lib = si ? ((si as { default?: Si }).default ?? (si as Si)) : null;
   if (lib) {
     await lib.currentLoad();
