@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   };
   await run(phases);
   // imported only now: its import starts child processes of its own, which would count above
-  const si = (await import('systeminformation').catch(() => null)) as { default?: Si } | Si | null;
+  const optional: string = 'systeminformation'; // not a dependency: compared only when installed
+  const si = (await import(optional).catch(() => null)) as { default?: Si } | Si | null;
   const lib = si ? ((si as { default?: Si }).default ?? (si as Si)) : null;
   if (lib) {
     await lib.currentLoad();
