@@ -1,7 +1,7 @@
 import { setPriority } from 'node:os';
 import { z } from 'zod';
 import { Duration } from '../config/index.js';
-import { measureProcesses, readCommand, readProcUsage, attributeToTargets, type ProcSample, type TargetRegistry } from '../targets/index.js';
+import { attributeToTargets, listProcUsage, measureCpu, readCommand, readProcUsage, type TargetRegistry } from '../targets/index.js';
 import { defineAction } from './action.js';
 import { ProcessRefusedError } from './errors.js';
 import type { ClearedProcess, ProcessGuard, ProcessOp } from './process-guard.js';
@@ -29,13 +29,21 @@ interface Skipped extends Picked {
   reason: string;
 }
 
-/** Hot processes of the eligible targets (all, or the one named), hottest first. */
+/**
+ * Hot processes of the eligible targets (all, or the one named), hottest first. Only the
+ * targets' own processes are measured, from scheduler nanoseconds, so a short sample is precise.
+ */
 async function hotProcesses(registry: TargetRegistry, guard: ProcessGuard, target: string | undefined, minCpuPct: number, sampleMs: number) {
   const eligible = new Set(target ? [registry.get(target).config.name] : registry.names);
-  const procs = await measureProcesses(sampleMs);
+  const procs = listProcUsage();
   const owner = attributeToTargets(procs, guard.roots());
-  const hot = procs
-    .filter((p): p is ProcSample & { cpuPct: number } => p.cpuPct !== null && p.cpuPct >= minCpuPct && eligible.has(owner.get(p.pid) ?? ''))
+  const mine = procs.filter((p) => eligible.has(owner.get(p.pid) ?? ''));
+  const cpu = await measureCpu(mine.map((p) => p.pid), sampleMs);
+  const hot = mine
+    .flatMap((p) => {
+      const cpuPct = cpu.get(p.pid);
+      return cpuPct !== undefined && cpuPct >= minCpuPct ? [{ ...p, cpuPct }] : [];
+    })
     .sort((a, b) => b.cpuPct - a.cpuPct);
   return { procs, hot, owner };
 }
@@ -119,7 +127,7 @@ export function processThrottle(registry: TargetRegistry, guard: ProcessGuard) {
     name: 'process.throttle',
     description: "Renice hot processes inside registered, non-critical targets' trees.",
     params: z
-      .object({ target: z.string().min(1).optional(), nice: Nice.default(10), minCpuPct: z.number().min(0).default(10), sample: Duration.default(200) })
+      .object({ target: z.string().min(1).optional(), nice: Nice.default(10), minCpuPct: z.number().min(0).default(10), sample: Duration.default(100) })
       .strict(),
     async run(p, ctx) {
       const found = await hotProcesses(registry, guard, p.target, p.minCpuPct, p.sample);
@@ -142,7 +150,7 @@ export function processKillRunaway(registry: TargetRegistry, guard: ProcessGuard
       .object({
         target: z.string().min(1).optional(),
         minCpuPct: z.number().min(0).default(50),
-        sample: Duration.default(200),
+        sample: Duration.default(100),
         signal: Signal.default('SIGTERM'),
         grace: Duration.default(2000),
       })

@@ -10,6 +10,8 @@ export {
   listProcUsage,
   readCommand,
   measureProcesses,
+  measureCpu,
+  readCpuNanos,
   attributeToTargets,
   ProcessCpuSampler,
   type ProcUsage,

@@ -119,6 +119,36 @@ export async function measureProcesses(durationMs: number, read: () => ProcUsage
   return sampler.sample();
 }
 
+/** Time the process has spent on a CPU, in ns (/proc/<pid>/schedstat); null when gone. */
+export function readCpuNanos(pid: number): number | null {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU % of one core of each of `pids` over `durationMs`, from scheduler nanoseconds: precise
+ * even over 100 ms, where 10 ms ticks are not. A pid gone by the second reading is left out.
+ */
+export async function measureCpu(pids: readonly number[], durationMs: number): Promise<Map<number, number>> {
+  const before = new Map<number, number>();
+  for (const pid of pids) {
+    const n = readCpuNanos(pid);
+    if (n !== null) before.set(pid, n);
+  }
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, durationMs));
+  const elapsedNs = (performance.now() - t0) * 1e6;
+  const out = new Map<number, number>();
+  for (const [pid, n0] of before) {
+    const n1 = readCpuNanos(pid);
+    if (n1 !== null && n1 >= n0) out.set(pid, round1(((n1 - n0) / elapsedNs) * 100));
+  }
+  return out;
+}
+
 /** A registered target's main process. */
 export interface TargetRoot {
   name: string;
