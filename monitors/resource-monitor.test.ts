@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ResourcePressureData, ResourceRecoveredData, type Envelope } from '../bus/index.js';
 import { ConfigFileError } from '../config/index.js';
 import type { ProcSample } from '../targets/index.js';
-import { loadMonitorsConfig, ResourceMonitor, ResourceMonitorConfigSchema, type HostSample, type HostSource, type ProcessSource } from './index.js';
+import { loadMonitorsConfig, ProcHostSource, ResourceMonitor, ResourceMonitorConfigSchema, type HostSample, type HostSource, type ProcessSource } from './index.js';
 import { setup } from '../test/setup.js';
 
 /** A scripted machine: one CPU value per sample, one second apart. */
@@ -113,5 +113,19 @@ describe('resource pressure monitor', () => {
     await using ctx = await setup();
     const c = loadMonitorsConfig(ctx.settings.monitorsFile).resource;
     expect([c.cpu.threshold, c.cpu.window, c.memory.threshold, c.memory.window, c.disk.threshold, c.disk.window, c.interval]).toEqual([80, 10_000, 85, 10_000, 90, 10_000, 1000]);
+  });
+
+  it('reads the real machine: CPU of all cores, memory and disk as percentages', async () => {
+    const host = new ProcHostSource(['/']);
+    const first = host.sample();
+    expect(first.cpuPct).toBeNull();
+    await new Promise((r) => setTimeout(r, 200));
+    const s = host.sample();
+    expect(s.intervalMs).toBeGreaterThanOrEqual(150);
+    for (const v of [s.cpuPct!, s.memPct, s.disk[0]!.usedPct]) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(100);
+    }
+    expect(s.memTotalBytes).toBeGreaterThan(0);
   });
 });
