@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Duration } from '../config/index.js';
 import { cpuPctBetween, readCpuTicks, readMemory } from '../monitors/index.js';
-import { measureProcesses, readCommand, attributeToTargets, type TargetRegistry } from '../targets/index.js';
+import { attributeToTargets, listProcUsage, measureCpu, readCommand, type TargetRegistry } from '../targets/index.js';
 import { defineAction } from './action.js';
 import type { ProcessGuard } from './process-guard.js';
 
@@ -55,21 +55,22 @@ export function resourceCpu() {
   });
 }
 
-/** `process.top`: the hottest processes over `sample`, each with the registered target owning it. */
+/** `process.top`: the hottest processes over `sample` (scheduler ns, so 100 ms is precise), each with the registered target owning it. */
 export function processTop(registry: TargetRegistry, guard: ProcessGuard) {
   return defineAction({
     name: 'process.top',
     description: 'Identify the top CPU consumers and the targets they belong to.',
-    params: z.object({ limit: z.number().int().min(1).max(50).default(5), sample: Duration.default(200), target: z.string().optional() }).strict(),
+    params: z.object({ limit: z.number().int().min(1).max(50).default(5), sample: Duration.default(100), target: z.string().optional() }).strict(),
     async run(p) {
       const before = readCpuTicks();
-      const procs = await measureProcesses(p.sample);
+      const procs = listProcUsage();
+      const cpu = await measureCpu(procs.map((x) => x.pid), p.sample);
       const cpuPct = cpuPctBetween(before, readCpuTicks());
       const memTotal = readMemory().totalBytes;
       const owner = attributeToTargets(procs, guard.roots());
       const top = procs
-        .filter((x) => x.cpuPct !== null)
-        .sort((a, b) => (b.cpuPct ?? 0) - (a.cpuPct ?? 0))
+        .flatMap((x) => (cpu.has(x.pid) ? [{ ...x, cpuPct: cpu.get(x.pid)! }] : []))
+        .sort((a, b) => b.cpuPct - a.cpuPct)
         .slice(0, p.limit)
         .map((x) => ({
           pid: x.pid,

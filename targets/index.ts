@@ -9,7 +9,6 @@ export {
   readProcUsage,
   listProcUsage,
   readCommand,
-  measureProcesses,
   measureCpu,
   readCpuNanos,
   attributeToTargets,

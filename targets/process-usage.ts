@@ -111,14 +111,6 @@ export class ProcessCpuSampler {
   }
 }
 
-/** Reads all processes twice, `durationMs` apart, and returns the second reading with CPU %. */
-export async function measureProcesses(durationMs: number, read: () => ProcUsage[] = listProcUsage): Promise<ProcSample[]> {
-  const sampler = new ProcessCpuSampler(read);
-  sampler.sample();
-  await new Promise((r) => setTimeout(r, durationMs));
-  return sampler.sample();
-}
-
 /** Time the process has spent on a CPU, in ns (/proc/<pid>/schedstat); null when gone. */
 export function readCpuNanos(pid: number): number | null {
   try {
