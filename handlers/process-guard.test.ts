@@ -4,7 +4,7 @@ import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionResultData, newId, type BusClient } from '../bus/index.js';
-import { listProcUsage, readProcUsage, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
+import { listProcUsage, readCommand, readProcUsage, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
 import { ActionServer, ProcessGuard, processKill, processKillRunaway, processRenice, processThrottle } from './index.js';
 import { setup, type TestContext } from '../test/setup.js';
 
@@ -101,8 +101,9 @@ describe('scoped process remediation: the guard', () => {
     const { registry } = await startTargets(ctx);
     const act = await serve(ctx, registry, []);
     const own = registry.get('db').driver.pids();
-    const machinePg = listProcUsage().filter((p) => p.comm === 'postgres' && !own.includes(p.pid));
-    for (const p of machinePg.slice(0, 2)) {
+    // the postmaster lives as long as the server (backends come and go with other clients)
+    const machinePg = listProcUsage().filter((p) => p.comm === 'postgres' && !own.includes(p.pid) && readCommand(p.pid)?.includes(' -D '));
+    for (const p of machinePg) {
       const r = await act('process.kill', { pid: p.pid });
       expect(r.status).toBe('refused');
       expect(r.error?.message).toContain('rule "database"');
