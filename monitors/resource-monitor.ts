@@ -74,6 +74,11 @@ export class ResourceMonitor {
     this.#timer = null;
   }
 
+  /** True once a sample was taken and no resource is above its threshold or in an episode. */
+  get calm(): boolean {
+    return this.#last !== null && this.#watches.every((w) => !w.detector.above && !w.detector.active);
+  }
+
   /** The latest machine-wide reading. */
   get last(): HostSample | null {
     return this.#last;

@@ -125,10 +125,12 @@ export async function runScenarioOnce(
       async () =>
         performance.now() - lastBeat < 2 * target.intervalMs &&
         others.every((o) => performance.now() - (lastBeatByTarget.get(o) ?? -1e9) < 2 * stack.registry.get(o).intervalMs) &&
-        (await healthOk(target.driver.healthUrl)),
+        (await healthOk(target.driver.healthUrl)) &&
+        (!scenario.inject.afterCalm || stack.resourceMonitor.calm),
       15_000,
       20,
     );
+    if (!steady && scenario.inject.afterCalm && !stack.resourceMonitor.calm) throw new Error(`the machine stayed under resource pressure (CPU ${stack.resourceMonitor.last?.cpuPct?.toFixed(0) ?? '?'} %) before injection`);
     if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
     for (const p of stack.pids()) seenPids.add(p);
     const homeostat = snapshotHomeostat(stack.homeostatPids());
