@@ -118,7 +118,8 @@ export class PlaybookEngine {
     this.#active.set(target, run);
     this.#runs.push(run);
     if (this.#runs.length > 1000) this.#runs.shift();
-    void this.#execute(pb, run, env).finally(() => {
+    // a run cut short (e.g. the bus closed when the stack stopped) is logged, never crashes the process
+    void this.#execute(pb, run, env).catch((e: unknown) => this.log.warn({ err: e, runId: run.runId }, 'run ended abnormally')).finally(() => {
       this.#active.delete(target);
       if (this.#active.size === 0) for (const f of this.#idle) f();
     });
