@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +108,19 @@ describe('resource pressure monitor', () => {
 
     writeFileSync(file, 'resource:\n  cpu: { threshold: 70, window: 5s, recovery: 50 }\n');
     expect(loadMonitorsConfig(file).resource).toMatchObject({ interval: 1000, cpu: { threshold: 70, window: 5000, recovery: 50 }, memory: { threshold: 85, window: 10_000 }, disk: { threshold: 90, paths: ['/'] } });
+  });
+
+  it('`homeostat up` refuses a bad monitors file at start, naming file, line and field', async () => {
+    await using ctx = await setup();
+    const file = join(ctx.dir, 'monitors.yaml');
+    writeFileSync(file, 'resource:\n  memory:\n    threshold: 101\n');
+    const r = spawnSync(process.execPath, [join(ctx.settings.root, 'dist', 'cli', 'main.js'), 'up'], {
+      env: { ...process.env, HOMEOSTAT_MONITORS: file, HOMEOSTAT_HOME: ctx.dir },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${file}:3:16: resource.memory.threshold: must be a percentage from 0 to 100`);
   });
 
   it('the shipped monitors.yaml holds the reference thresholds', async () => {
