@@ -29,22 +29,48 @@ interface Skipped extends Picked {
   reason: string;
 }
 
+/** A process measured earlier in the run (e.g. `steps.identify.result.top`), pinned by start time. */
+const Measured = z.object({ pid: Pid, startTime: z.number().int().nonnegative().optional(), cpuPct: z.number().nullable(), target: z.string().nullable().optional() });
+type Measured = z.infer<typeof Measured>;
+
 /**
  * Hot processes of the eligible targets (all, or the one named), hottest first. Only the
  * targets' own processes are measured, from scheduler nanoseconds, so a short sample is precise.
+ * With `measured`, that earlier measurement is used instead (a process of an eligible target
+ * that is gone since is kept, so it is reported as gone).
  */
-async function hotProcesses(registry: TargetRegistry, guard: ProcessGuard, target: string | undefined, minCpuPct: number, sampleMs: number) {
+async function hotProcesses(
+  registry: TargetRegistry,
+  guard: ProcessGuard,
+  target: string | undefined,
+  minCpuPct: number,
+  sampleMs: number,
+  measured?: Measured[],
+) {
   const eligible = new Set(target ? [registry.get(target).config.name] : registry.names);
   const procs = listProcUsage();
   const owner = attributeToTargets(procs, guard.roots());
   const mine = procs.filter((p) => eligible.has(owner.get(p.pid) ?? ''));
-  const cpu = await measureCpu(mine.map((p) => p.pid), sampleMs);
-  const hot = mine
-    .flatMap((p) => {
+  let hot: { pid: number; startTime: number; comm: string; cpuPct: number }[];
+  if (measured) {
+    const byPid = new Map(procs.map((p) => [p.pid, p]));
+    hot = measured.flatMap((m) => {
+      const p = byPid.get(m.pid);
+      if (m.cpuPct === null || m.cpuPct < minCpuPct) return [];
+      if (!p || (m.startTime !== undefined && p.startTime !== m.startTime)) {
+        // gone since it was measured: reported as gone when it was one of the eligible targets'
+        return eligible.has(m.target ?? '') ? [{ pid: m.pid, startTime: m.startTime ?? -1, comm: '?', cpuPct: m.cpuPct }] : [];
+      }
+      return eligible.has(owner.get(p.pid) ?? '') ? [{ ...p, cpuPct: m.cpuPct }] : [];
+    });
+  } else {
+    const cpu = await measureCpu(mine.map((p) => p.pid), sampleMs);
+    hot = mine.flatMap((p) => {
       const cpuPct = cpu.get(p.pid);
       return cpuPct !== undefined && cpuPct >= minCpuPct ? [{ ...p, cpuPct }] : [];
-    })
-    .sort((a, b) => b.cpuPct - a.cpuPct);
+    });
+  }
+  hot.sort((a, b) => b.cpuPct - a.cpuPct);
   return { procs, hot, owner };
 }
 
@@ -151,12 +177,14 @@ export function processKillRunaway(registry: TargetRegistry, guard: ProcessGuard
         target: z.string().min(1).optional(),
         minCpuPct: z.number().min(0).default(50),
         sample: Duration.default(100),
+        /** Decide on an earlier measurement (the identify step's), not one taken after a throttle. */
+        measured: z.array(Measured.loose()).optional(),
         signal: Signal.default('SIGTERM'),
         grace: Duration.default(2000),
       })
       .strict(),
     async run(p, ctx) {
-      const found = await hotProcesses(registry, guard, p.target, p.minCpuPct, p.sample);
+      const found = await hotProcesses(registry, guard, p.target, p.minCpuPct, p.sample, p.measured);
       const r = await forEachCleared(guard, 'kill', found, async (c, picked) => {
         const t = await terminate(c, p.signal, p.grace);
         return t && { ...picked, ...t };

@@ -79,6 +79,7 @@ export function processTop(registry: TargetRegistry, guard: ProcessGuard) {
           memBytes: x.rssBytes,
           memPct: memTotal ? round1((x.rssBytes / memTotal) * 100) : 0,
           target: owner.get(x.pid) ?? null,
+          startTime: x.startTime,
           critical: owner.has(x.pid) ? registry.get(owner.get(x.pid)!).config.critical : null,
           protected: owner.has(x.pid) ? registry.get(owner.get(x.pid)!).config.protected : null,
         }));

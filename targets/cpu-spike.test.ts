@@ -55,11 +55,16 @@ describe('chaos.cpu_spike', () => {
     const listed = (top.result.top as { pid: number; target: string | null; cpuPct: number }[]).filter((p) => pids.includes(p.pid));
     expect(listed.map((p) => p.target)).toEqual(['worker-1', 'worker-1']);
 
-    // the busy children (well above 20 % of a core) are killed; the worker and worker-2 are not
-    const kill = await call(engine, 'process.kill_runaway', { target: 'worker-1', minCpuPct: 20, sample: '300ms' });
+    // the busy children (well above 20 % of a core when identified) are killed; the worker and worker-2 are not
+    const measured = top.result.top as { pid: number; cpuPct: number }[];
+    const kill = await call(engine, 'process.kill_runaway', { target: 'worker-1', minCpuPct: 20, measured });
     expect(kill.status).toBe('ok');
     expect((kill.result.killed as { pid: number; target: string }[]).map((k) => k.pid).sort()).toEqual([...pids].sort());
     for (const pid of pids) expect(alive(pid)).toBe(false);
+    // asked again on the same measurement: the processes exited in between, so they are gone, not a failure
+    const again = await call(engine, 'process.kill_runaway', { target: 'worker-1', minCpuPct: 20, measured });
+    expect(again).toMatchObject({ status: 'ok', result: { count: 0, killed: [], skipped: [] } });
+    expect((again.result.gone as { pid: number }[]).map((g) => g.pid).sort()).toEqual([...pids].sort());
     expect(alive(w1.status().pid!)).toBe(true);
     for (const pid of w2pids) expect(alive(pid)).toBe(true);
     const health = await fetch(w1.healthUrl!);
