@@ -39,7 +39,15 @@ export const ResourceMonitorConfigSchema = z
     interval: Duration.refine((v) => v >= 100, { message: 'the sampling interval must be at least 100ms' }).default(1000),
     /** Processes listed in a pressure event. */
     top: z.number().int().min(1).max(50).default(5),
-    cpu: z.object(shape(CPU)).strict().superRefine(recoveryNotAbove).default({ enabled: true, ...CPU }),
+    cpu: z
+      .object({
+        ...shape(CPU),
+        /** A pressure event names a target only if its hottest process uses at least this (% of one core). */
+        attributeMinPct: z.number().min(0).default(10),
+      })
+      .strict()
+      .superRefine(recoveryNotAbove)
+      .default({ enabled: true, ...CPU, attributeMinPct: 10 }),
     memory: z.object(shape(MEMORY)).strict().superRefine(recoveryNotAbove).default({ enabled: true, ...MEMORY }),
     disk: z
       .object({

@@ -6,7 +6,9 @@ import { ResourcePressureData, ResourceRecoveredData, type Envelope } from '../b
 import { ConfigFileError } from '../config/index.js';
 import type { ProcSample } from '../targets/index.js';
 import { loadMonitorsConfig, ProcHostSource, ResourceMonitor, ResourceMonitorConfigSchema, type HostSample, type HostSource, type ProcessSource } from './index.js';
-import { setup } from '../test/setup.js';
+import { nextMessage, setup } from '../test/setup.js';
+
+const nextOf = (bus: Parameters<typeof nextMessage>[0], subject: string) => nextMessage(bus, subject, () => true, 5000);
 
 /** A scripted machine: one CPU value per sample, one second apart. */
 class ScriptedHost implements HostSource {
@@ -67,6 +69,23 @@ describe('resource pressure monitor', () => {
     const rec = ResourceRecoveredData.parse(events[1]!.data);
     expect(rec).toMatchObject({ resource: 'cpu', valuePct: 40, recoveryPct: 60, target: 'worker-1' });
     expect(events[1]!.target).toBe('worker-1');
+  });
+
+  it('does not blame a target whose processes are nearly idle among outside hogs', async () => {
+    await using ctx = await setup();
+    const mon = await ctx.connect('monitor');
+    const watcher = await ctx.connect('operator');
+    const got = nextOf(watcher, 'events.resource.cpu_pressure');
+    await watcher.flush();
+    // worker-1's root (pid 100) is the only attributed process left in the top 2 once its child is not hot
+    const procs: ProcessSource = { sample: () => [proc(200, 1, 90, 'tsc'), proc(100, 1, 2, 'node'), proc(300, 1, 0.5, 'bash')], reset() {} };
+    const config = ResourceMonitorConfigSchema.parse({ top: 2, cpu: { window: '2s' } });
+    const monitor = new ResourceMonitor({ bus: mon, config, roots: () => [{ name: 'worker-1', pid: 100 }], log: ctx.log, host: new ScriptedHost([90, 90, 90]), processes: procs });
+    for (let i = 0; i < 3; i++) monitor.tick();
+    await mon.flush();
+    const env = await got;
+    expect(env.target).toBeUndefined();
+    expect(ResourcePressureData.parse(env.data)).toMatchObject({ target: null, top: [{ pid: 200, target: null }, { pid: 100, target: 'worker-1', cpuPct: 2 }] });
   });
 
   it('names no target when the hottest processes belong to none', async () => {

@@ -133,7 +133,8 @@ export class ResourceMonitor {
     const settings = w.detector.settings;
     if (change.kind === 'pressure') {
       const top = w.resource === 'disk' ? [] : this.#top(w.resource, s.memTotalBytes);
-      w.target = top.find((p) => p.target !== null)?.target ?? null;
+      const minPct = w.resource === 'cpu' ? this.opts.config.cpu.attributeMinPct : 0;
+      w.target = top.find((p) => p.target !== null && (w.resource !== 'cpu' || (p.cpuPct ?? 0) >= minPct))?.target ?? null;
       const data: ResourcePressureData = {
         resource: w.resource,
         valuePct: round1(value),
