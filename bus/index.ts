@@ -3,6 +3,7 @@ export { BusClient, type SubscribeOptions, type EnvelopeHandler } from './bus-cl
 export { subjects, subjectToken, subjectMatches, isValidSubjectPattern, RUN_PHASES, type RunPhase } from './subjects.js';
 export { EnvelopeSchema, makeEnvelope, newId, describeZodError, type Envelope } from './envelope.js';
 export * from './payloads.js';
+export * from './resource-payloads.js';
 export { startHeartbeat } from './heartbeat.js';
 export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
 export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';

@@ -27,6 +27,9 @@ export const subjects = {
   budgetReset: 'approvals.budget.reset' as const,
   chaos: (fault: string) => `chaos.${subjectToken(fault, 'fault')}` as const,
   chaosAll: 'chaos.>' as const,
+  /** A fault the chaos agent asks a target to act out on itself (e.g. `cpu_spike`). */
+  targetChaos: (target: string, fault: string) =>
+    `target.${subjectToken(target, 'target')}.chaos.${subjectToken(fault, 'fault')}` as const,
   aclViolation: 'acl.violation' as const,
   deadletter: (origin: string) => `deadletter.${subjectToken(origin, 'origin')}` as const,
   deadletterAll: 'deadletter.>' as const,

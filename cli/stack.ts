@@ -15,9 +15,9 @@ import {
 } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRestart, targetHealth } from '../handlers/index.js';
-import { IdempotencyLedger } from '../handlers/index.js';
+import { IdempotencyLedger, ProcessGuard, processKill, processKillRunaway, processRenice, processThrottle, processTop, resourceCpu } from '../handlers/index.js';
 import { RunJournal } from '../playbooks/index.js';
-import { HeartbeatWatchdog } from '../monitors/index.js';
+import { HeartbeatWatchdog, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
@@ -57,6 +57,9 @@ export interface Stack {
   /** The history store and its recorder; null when the stack does not record. */
   store: Store | null;
   recorder: Recorder | null;
+  resourceMonitor: ResourceMonitor;
+  /** Homeostat's own processes (this one, its nats-server, its chaos agent): never killed or throttled. */
+  homeostatPids(): number[];
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
@@ -71,6 +74,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const targets = opts.targets ?? loadTargets(settings.targetsFile);
   const playbooks = opts.playbooks ?? loadPlaybookDir(settings.playbooksDir, { actions: ACTION_CATALOGUE });
   const policy = loadAclPolicy(settings.aclFile);
+  const monitorsConfig = loadMonitorsConfig(settings.monitorsFile);
+  const homeostatPids: number[] = [process.pid];
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'homeostat-'));
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -91,6 +96,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!settings.natsUrl) {
       nats = await startNatsServer({ dir, policy, log, blocked });
       const n = nats;
+      homeostatPids.push(n.pid);
       cleanups.push(() => n.stop());
       if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     }
@@ -105,6 +111,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
     server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), settings.webhookUrl));
+    const guard = new ProcessGuard({ registry, homeostatPids: () => homeostatPids });
+    server.register(
+      processTop(registry, guard),
+      processThrottle(registry, guard),
+      processKillRunaway(registry, guard),
+      processKill(guard),
+      processRenice(guard),
+      resourceCpu(),
+    );
     // durable bus: action requests through HOMEOSTAT_ACTIONS, each idempotency key executed once
     await server.startDurable(await IdempotencyLedger.open(handlerBus, log));
     cleanups.push(() => server.stop());
@@ -119,6 +134,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log.child({ component: 'heartbeat-watchdog' }),
     );
     cleanups.push(() => watchdog.stop());
+    const resourceMonitor = new ResourceMonitor({
+      bus: monitorBus,
+      config: monitorsConfig.resource,
+      roots: () => guard.roots(),
+      log: log.child({ component: 'resource-monitor' }),
+    });
+    cleanups.push(() => resourceMonitor.stop());
     cleanups.push(startHeartbeat(monitorBus, 'monitor', beatMs));
 
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
@@ -160,11 +182,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.chaos ?? true) {
       chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log, actorLogins(policy, nats, settings));
       const c = chaos;
+      if (c.pid) homeostatPids.push(c.pid);
       cleanups.push(() => stopChild(c));
     }
 
     await registry.startAll();
     watchdog.start();
+    resourceMonitor.start();
     log.info({ nats: nats?.url ?? settings.natsUrl, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
 
     return {
@@ -178,6 +202,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       acl,
       store,
       recorder,
+      resourceMonitor,
+      homeostatPids: () => [...homeostatPids],
       pids: () => [
         ...(nats ? [nats.pid] : []),
         ...(chaos?.pid ? [chaos.pid] : []),

@@ -21,20 +21,27 @@ export async function stressCommand(args: StressArgs, settings: Readonly<Setting
   const runs: RunReport[] = [];
   const started = performance.now();
   const tty = process.stderr.isTTY;
+  let current: [string, number, string] | null = null;
   const progress = (id: string, run: number, phase: string) => {
+    current = [id, run, phase];
     const elapsed = ((performance.now() - started) / 1000).toFixed(1);
     const line = `[${elapsed}s] ${id} run ${run}/${args.repeat}: ${phase}`;
     if (tty) process.stderr.write(`\r\x1b[2K${line}`);
     else process.stderr.write(`${line}\n`);
   };
+  // on a terminal the elapsed time keeps ticking during long phases (e.g. a 10 s detection window)
+  const ticker = tty ? setInterval(() => current && progress(...current), 1000) : null;
+  ticker?.unref();
   for (const s of scenarios) {
     for (let i = 1; i <= args.repeat; i++) {
       const r = await runScenarioOnce(s, i, settings, log, progress);
+      current = null;
       runs.push(r);
       const line = `${s.id} run ${i}: ${r.passed ? 'PASS' : 'FAIL'}  MTTD ${r.mttdMs ?? '—'} ms${s.cutoff ? `  cut-off ${r.cutoffMs ?? '—'} ms` : ''}  MTTR ${r.mttrMs ?? '—'} ms${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`;
       process.stderr.write(tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
     }
   }
+  if (ticker) clearInterval(ticker);
   const report = summarise(runs, scenarios);
   process.stdout.write(`\n${renderTable(report)}\n`);
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');

@@ -25,6 +25,7 @@ const Env = z.object({
   HOMEOSTAT_TARGETS: z.string().optional(),
   HOMEOSTAT_PLAYBOOKS: z.string().optional(),
   HOMEOSTAT_ACL: z.string().optional(),
+  HOMEOSTAT_MONITORS: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOMEOSTAT_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   HOMEOSTAT_ACL_MONITOR: z.string().optional(),
@@ -61,6 +62,8 @@ export interface Settings {
   targetsFile: string;
   playbooksDir: string;
   aclFile: string;
+  /** The monitors file (resource pressure thresholds, windows). */
+  monitorsFile: string;
   logLevel: string;
   logFormat: 'pretty' | 'json';
   root: string;
@@ -93,6 +96,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     targetsFile: resolve(e.HOMEOSTAT_TARGETS ?? join(root, 'targets', 'targets.yaml')),
     playbooksDir: resolve(e.HOMEOSTAT_PLAYBOOKS ?? join(root, 'playbooks', 'library')),
     aclFile: resolve(e.HOMEOSTAT_ACL ?? join(root, 'bus', 'acl.yaml')),
+    monitorsFile: resolve(e.HOMEOSTAT_MONITORS ?? join(root, 'monitors', 'monitors.yaml')),
     logLevel: e.LOG_LEVEL,
     logFormat: e.HOMEOSTAT_LOG_FORMAT ?? (isTTY ? 'pretty' : 'json'),
     root,

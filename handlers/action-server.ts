@@ -88,7 +88,7 @@ export class ActionServer {
       if (!handler || subject !== `actions.${req.action}`) throw new UnknownActionError(req.action, this.actions);
       const params = handler.params.safeParse({ ...req.params, ...(req.target ? { target: req.target } : {}) });
       if (!params.success) throw new InvalidParamsError(req.action, describeZodError(params.error));
-      const out = await handler.run(params.data, { actionId: req.actionId, runId: req.runId, log });
+      const out = await handler.run(params.data, { actionId: req.actionId, runId: req.runId, log, timeoutMs: req.timeoutMs });
       return answer({ status: 'ok', result: out.result ?? {}, exitCode: out.exitCode, stdout: bound(out.stdout), stderr: bound(out.stderr) });
     } catch (e) {
       const err = e as Error & { code?: string; refused?: boolean };

@@ -5,6 +5,8 @@ export interface ActionContext {
   actionId: string;
   runId?: string;
   log: Logger;
+  /** How long the caller waits for the result (from the request), when it said. */
+  timeoutMs?: number;
 }
 
 /** What a handler returns; thrown errors become `failed` (or `refused`) results. */

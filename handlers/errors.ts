@@ -53,3 +53,28 @@ export class BlacklistFileError extends HandlerError {
     super('HANDLER_BLACKLIST_FILE', `${file}: ${detail} (fix the file, or remove it to start with an empty blacklist)`, { cause });
   }
 }
+
+/** The safety rules of scoped process remediation; a refusal names one. */
+export const PROCESS_RULES = {
+  'pid-1': 'pid 1 (init) is never killed or throttled',
+  'homeostat-process': "Homeostat's own processes (itself, its nats-server, its chaos agent) are never killed or throttled",
+  'nats-server': 'nats-server is never killed or throttled',
+  database: 'the database (PostgreSQL) is never killed or throttled',
+  'outside-target': "only processes inside a registered target's process tree may be killed or throttled",
+  'protected-target': 'processes of a protected target are never killed',
+  'critical-target': 'processes of a critical target are never throttled',
+} as const;
+export type ProcessRule = keyof typeof PROCESS_RULES;
+
+/** A kill or throttle aimed at a process Homeostat must not touch. Nothing was done. */
+export class ProcessRefusedError extends HandlerError {
+  override name = 'ProcessRefusedError';
+  constructor(
+    readonly rule: ProcessRule,
+    readonly pid: number,
+    op: string,
+    detail: string,
+  ) {
+    super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused to ${op} pid ${pid}${detail ? ` (${detail})` : ''}: rule "${rule}": ${PROCESS_RULES[rule]}`, { refused: true });
+  }
+}

@@ -12,3 +12,6 @@ export { Blacklist, PROTECTED_ROLES, DEFAULT_BLACKLIST_TTL_MS, type BlacklistOpt
 export { JsonFileBlacklistStore, BlacklistEntrySchema, type BlacklistEntry, type BlacklistStore } from './blacklist-store.js';
 export { ViolationLedger, type ActorViolations } from './violation-ledger.js';
 export { IdempotencyLedger, IDEMPOTENCY_BUCKET, kvKey, type RecordedResult } from './idempotency-ledger.js';
+export { ProcessGuard, type ProcessGuardOptions, type ProcessOp, type ClearedProcess } from './process-guard.js';
+export { processThrottle, processKillRunaway, processKill, processRenice } from './process-remediation.js';
+export { resourceCpu, processTop } from './resource-probes.js';

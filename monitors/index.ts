@@ -7,3 +7,7 @@ export { LogTail, type LogTailCounters, type LogTailOptions } from './log-tail.j
 export { parseNatsLogLine, type ParsedLogLine, type LoggedViolation } from './nats-log-line.js';
 export { ThresholdWindow } from './threshold-window.js';
 export * from './errors.js';
+export { ResourceMonitor, type ResourceMonitorOptions, type ProcessSource } from './resource-monitor.js';
+export { SustainedThreshold, type ThresholdSettings, type ThresholdChange } from './sustained-threshold.js';
+export { loadMonitorsConfig, MonitorsFileSchema, ResourceMonitorConfigSchema, type MonitorsConfig, type ResourceMonitorConfig } from './monitors-config.js';
+export { ProcHostSource, readCpuTicks, cpuPctBetween, readMemory, readDiskPct, type HostSample, type HostSource, type CpuTicks } from './host-sampler.js';

@@ -238,6 +238,8 @@ export class PlaybookEngine {
     const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction, journal: this.#journal }, pb, run, env, resume);
     void journaled
       .then(() => exec.execute())
+      // a run cut short (e.g. the bus closed when the stack stopped) is logged, never crashes the process
+      .catch((e: unknown) => this.log.warn({ err: e, runId: run.runId }, 'run ended abnormally'))
       .finally(() => {
         if (run.status !== 'running') this.runbook.record(env.subject ?? '', run.playbook, run.status);
         this.#active.delete(target);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BusClient, HeartbeatData, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { readProc } from '../targets/index.js';
+import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
 import { startStack, type Stack } from '../cli/stack.js';
 import { CutoffWatch } from './cutoff-watch.js';
 import type { Scenario } from './scenario.js';
@@ -90,9 +91,12 @@ export async function runScenarioOnce(
 
     let lastBeat = 0;
     const lastBeatByTarget = new Map<string, number>();
+    const maxGapAfterInject = new Map<string, number>();
     op.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
       const name = env.subject?.slice('heartbeat.'.length) ?? '';
       const now = performance.now();
+      const prevBeat = lastBeatByTarget.get(name);
+      if (t0 && prevBeat !== undefined && others.includes(name)) maxGapAfterInject.set(name, Math.max(maxGapAfterInject.get(name) ?? 0, now - Math.max(prevBeat, t0)));
       lastBeatByTarget.set(name, now);
       if (name === scenario.target) lastBeat = now;
       if (env.data.pid && stack.registry.has(name)) seenPids.add(env.data.pid);
@@ -107,6 +111,7 @@ export async function runScenarioOnce(
     });
     let runId: string | null = null;
     let resolvedAt = 0;
+    let runEnded = false;
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
       const phase = env.subject?.split('.')[2];
       if (!t0 || env.data.target !== scenario.target) return;
@@ -117,6 +122,7 @@ export async function runScenarioOnce(
       if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
         report.runStatus = phase;
         if (phase === 'resolved') resolvedAt = performance.now();
+        runEnded = true;
         if (env.data.reason) report.notes.push(`run ${phase}: ${env.data.reason}`);
       }
     });
@@ -127,12 +133,15 @@ export async function runScenarioOnce(
       async () =>
         (!target || performance.now() - lastBeat < 2 * target.intervalMs) &&
         others.every((o) => performance.now() - (lastBeatByTarget.get(o) ?? -1e9) < 2 * stack.registry.get(o).intervalMs) &&
-        (await healthOk(target?.driver.healthUrl)),
+        (await healthOk(target?.driver.healthUrl)) &&
+        (!scenario.inject.afterCalm || stack.resourceMonitor.calm),
       15_000,
       20,
     );
+    if (!steady && scenario.inject.afterCalm && !stack.resourceMonitor.calm) throw new Error(`the machine stayed under resource pressure (CPU ${stack.resourceMonitor.last?.cpuPct?.toFixed(0) ?? '?'} %) before injection`);
     if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
     for (const p of stack.pids()) seenPids.add(p);
+    const homeostat = snapshotHomeostat(stack.homeostatPids());
 
     if (scenario.cutoff) {
       if (!stack.nats) throw new Error('the cut-off can only be measured on a managed nats-server (unset NATS_URL)');
@@ -150,16 +159,14 @@ export async function runScenarioOnce(
     if (report.detected) {
       progress(scenario.id, runIndex, 'waiting for recovery');
       const remaining = scenario.timeout - (performance.now() - t0);
-      const recovered = await until(
-        async () =>
-          (scenario.recover.runResolved && report.runStatus !== null && report.runStatus !== 'resolved') ||
-          ((!scenario.recover.heartbeat || lastBeat > detectedAt) &&
-            (!scenario.recover.health || (await healthOk(target?.driver.healthUrl))) &&
-            (!scenario.recover.runResolved || report.runStatus === 'resolved')),
-        Math.max(0, remaining),
-        5,
-      );
-      if (recovered && (!scenario.recover.runResolved || report.runStatus === 'resolved')) {
+      const steadyAgain = async () =>
+        (!scenario.recover.runResolved || report.runStatus === 'resolved') &&
+        (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
+        (!scenario.recover.health || (await healthOk(target?.driver.healthUrl)));
+      // a run that ended without resolving cannot bring recovery when recovery waits on it
+      await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
+      const recovered = await steadyAgain();
+      if (recovered) {
         report.recovered = true;
         const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
         report.mttrMs = round((onlyRun ? resolvedAt : performance.now()) - t0);
@@ -174,6 +181,12 @@ export async function runScenarioOnce(
       else report.notes.push(cutoff.seenAt === null ? `${cutoff.actor} was never seen connected` : `${cutoff.actor} was not cut off within ${scenario.timeout} ms`);
     }
     for (const p of stack.pids()) seenPids.add(p);
+    // collateral: other targets' heartbeats uninterrupted, Homeostat's processes untouched
+    for (const [o, gap] of maxGapAfterInject) {
+      const t = stack.registry.get(o);
+      if (gap > t.misses * t.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
+    }
+    report.collateral.push(...homeostatUntouched(homeostat));
     // collateral: other targets must still be healthy
     for (const o of others) {
       if (!(await healthOk(stack.registry.get(o).driver.healthUrl))) report.collateral.push(`${o}: unhealthy at end`);
@@ -189,6 +202,7 @@ export async function runScenarioOnce(
   report.orphans = await leftovers([...seenPids]);
   if (report.playbook && report.playbook !== scenario.playbook) report.notes.push(`expected playbook ${scenario.playbook}, ran ${report.playbook}`);
   if (report.orphans.length) report.notes.push(`processes left running: ${report.orphans.join(', ')}`);
+  if (report.collateral.length) report.notes.push(`collateral: ${[...new Set(report.collateral)].join('; ')}`);
   report.passed =
     report.detected &&
     report.recovered &&

@@ -16,6 +16,8 @@ export const ScenarioSchema = z
         /** `chaos.<fault>` is published with `data` as a plain JSON body, exactly as `nats pub` would. */
         fault: z.string().regex(/^[a-z_]+$/),
         data: z.record(z.string(), z.unknown()),
+        /** Inject only once the resource monitor has a sample with nothing above its threshold. */
+        afterCalm: z.boolean().default(false),
       })
       .strict(),
     /** The first matching event (for the target) after injection counts as detection. */

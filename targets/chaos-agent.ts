@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { BusClient, ChaosAclSpamData, ChaosHeartbeatPauseData, HeartbeatData, subjects, type Credentials, type Envelope } from '../bus/index.js';
 import { AclSpamFault } from './acl-spam-fault.js';
 import { readProc } from './process-tree.js';
+import { ChaosCpuSpikeData } from '../bus/index.js';
+import { requestCpuSpike } from './cpu-spike-fault.js';
 
 interface Fault<S extends z.ZodType> {
   schema: S;
@@ -30,6 +32,13 @@ export class ChaosAgent {
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
     this.#aclSpam = new AclSpamFault(creds.url, actors, log, (o) => bus.publish(subjects.event('chaos', 'acl_spam_ended'), 'chaos.acl_spam_ended', o, { target: o.actor }));
     this.#register('acl_spam', { schema: ChaosAclSpamData, run: (d) => this.#aclSpam.start(d) });
+    this.#register('cpu_spike', {
+      schema: ChaosCpuSpikeData,
+      run: (d) => {
+        this.#pidOf(d.target);
+        return requestCpuSpike(this.bus, d);
+      },
+    });
   }
 
   /**

@@ -5,14 +5,16 @@
  * It loads only the NATS client and the zod-free envelope factory, so a restart is quick.
  */
 import { createServer } from 'node:http';
-import { connect } from '@nats-io/transport-node';
+import { connect, type Msg } from '@nats-io/transport-node';
 import { makeEnvelope } from '../bus/envelope-factory.js';
+import type { CpuSpikes } from './cpu-spikes.js';
 
 const env = process.env;
 const name = env.HOMEOSTAT_TARGET_NAME ?? 'demo-worker';
 const intervalMs = Number(env.HOMEOSTAT_HEARTBEAT_MS ?? 100);
 const port = Number(env.PORT ?? 0);
 const parent = process.ppid;
+const logLevel = env.LOG_LEVEL ?? 'info';
 const log = (msg: string, extra: Record<string, unknown> = {}) =>
   process.stdout.write(JSON.stringify({ time: Date.now(), target: name, pid: process.pid, msg, ...extra }) + '\n');
 
@@ -42,6 +44,34 @@ const beat = () =>
   nc.publish(subject, JSON.stringify(makeEnvelope('heartbeat', name, { seq: seq++, intervalMs, pid: process.pid }, { subject, target: name })));
 beat();
 const beatTimer = setInterval(beat, intervalMs);
+
+// chaos.cpu_spike: the chaos agent asks the worker to burn CPU in busy children of its own tree.
+// The checking code (zod) and the spawner load on the first request, so a restart stays quick.
+let spikes: CpuSpikes | null = null;
+process.on('exit', () => spikes?.stopAll());
+async function onCpuSpike(msg: Msg): Promise<void> {
+  const [{ TargetCpuSpikeData }, { EnvelopeSchema, describeZodError }, { CpuSpikes }, { default: pino }] = await Promise.all([
+    import('../bus/resource-payloads.js'),
+    import('../bus/envelope.js'),
+    import('./cpu-spikes.js'),
+    import('pino'),
+  ]);
+  const deadletter = (reason: string) =>
+    nc.publish('deadletter.target', JSON.stringify(makeEnvelope('deadletter', name, { subject: msg.subject, reason, droppedBy: name, raw: msg.string().slice(0, 4096) }, { subject: 'deadletter.target' })));
+  let json: unknown;
+  try {
+    json = JSON.parse(msg.string());
+  } catch (e) {
+    return deadletter(`not JSON: ${(e as Error).message}`);
+  }
+  const env = EnvelopeSchema.safeParse(json);
+  const data = TargetCpuSpikeData.safeParse(env.success ? env.data.data : json);
+  if (!data.success) return deadletter(`invalid data for ${msg.subject}: ${describeZodError(data.error)}`);
+  spikes ??= new CpuSpikes(pino({ level: logLevel }).child({ target: name }));
+  const pids = await spikes.start(data.data);
+  if (msg.reply) msg.respond(JSON.stringify({ pids }));
+}
+nc.subscribe(`target.${name}.chaos.cpu_spike`, { callback: (_err, msg) => void onCpuSpike(msg).catch((e: unknown) => log('cpu spike failed', { err: String(e) })) });
 
 let closing = false;
 async function shutdown(code: number): Promise<void> {
