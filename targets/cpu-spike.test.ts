@@ -76,7 +76,7 @@ describe('chaos.cpu_spike', () => {
     const op = await ctx.connect('operator', 'watch');
     for (const role of ['handler', 'engine', 'monitor']) {
       const c = await ctx.connect(role, `${role}-probe`);
-      const reported = nextMessage(op, 'acl.violation', (e) => (e.data as { actor: string }).actor === `${role}-probe`, 5000);
+      const reported = nextMessage(op, 'acl.violation', (e) => (e.data as { actor: string }).actor === role && (e.data as { subject: string }).subject === 'target.worker-1.chaos.cpu_spike', 5000);
       await op.flush();
       c.nc.publish('target.worker-1.chaos.cpu_spike', '{}');
       await expect(reported).resolves.toMatchObject({ data: { subject: 'target.worker-1.chaos.cpu_spike', operation: 'publish' } });
