@@ -11,9 +11,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { BusClient} from '../bus/index.js';
+import type { BusClient } from '../bus/index.js';
 import { EnvelopeSchema, newId, publishDurable, type Credentials, type Envelope, type ManagedNatsServer } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
+import { componentEnv } from '../cli/component-env.js';
 
 /** The playbook every drill runs. `timeout` and `attempts` shape the handler-kill case. */
 export function drillPlaybook(opts: { timeout?: string; attempts?: number } = {}): string {
@@ -185,15 +186,7 @@ export class DrillProcess {
 /** Starts `homeostat <kind>` logged in with `creds`. */
 export function spawnComponent(settings: Readonly<Settings>, kind: 'engine' | 'handler', creds: Credentials, args: string[] = [], env: Record<string, string> = {}): DrillProcess {
   const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), kind, ...args], {
-    env: {
-      ...process.env,
-      NATS_URL: creds.url,
-      HOMEOSTAT_NATS_USER: creds.user ?? '',
-      HOMEOSTAT_NATS_PASSWORD: creds.password ?? '',
-      HOMEOSTAT_LOG_FORMAT: 'json',
-      LOG_LEVEL: process.env.DRILL_LOG_LEVEL ?? 'warn',
-      ...env,
-    },
+    env: componentEnv(creds, { LOG_LEVEL: process.env.DRILL_LOG_LEVEL ?? 'warn', ...env }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new DrillProcess(child, kind);

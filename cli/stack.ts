@@ -14,13 +14,27 @@ import {
   type ManagedNatsServer,
 } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
-import { ActionServer, ACTION_CATALOGUE, HeartbeatTracker, notifySend, processRestart, targetHealth } from '../handlers/index.js';
-import { IdempotencyLedger, ProcessGuard, processKill, processKillRunaway, processRenice, processThrottle, processTop, resourceCpu } from '../handlers/index.js';
-import { RunJournal } from '../playbooks/index.js';
+import {
+  ActionServer,
+  ACTION_CATALOGUE,
+  HeartbeatTracker,
+  IdempotencyLedger,
+  notifySend,
+  ProcessGuard,
+  processKill,
+  processKillRunaway,
+  processRenice,
+  processRestart,
+  processThrottle,
+  processTop,
+  resourceCpu,
+  targetHealth,
+} from '../handlers/index.js';
 import { HeartbeatWatchdog, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
-import { loadPlaybookDir, PlaybookEngine, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
+import { loadPlaybookDir, PlaybookEngine, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
+import { componentEnv } from './component-env.js';
 import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
 
 export interface StackOptions {
@@ -226,14 +240,7 @@ async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials,
     });
   });
   const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), 'chaos-agent', '--targets', targetNames.join(',')], {
-    env: {
-      ...process.env,
-      NATS_URL: creds.url,
-      HOMEOSTAT_NATS_USER: creds.user ?? '',
-      HOMEOSTAT_NATS_PASSWORD: creds.password ?? '',
-      HOMEOSTAT_LOG_FORMAT: 'json',
-      HOMEOSTAT_CHAOS_ACTORS: JSON.stringify(actors),
-    },
+    env: componentEnv(creds, { HOMEOSTAT_CHAOS_ACTORS: JSON.stringify(actors) }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<never>((_, reject) =>

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readProcUsage } from './process-usage.js';
 
 export interface ProcInfo {
   pid: number;
@@ -11,16 +12,8 @@ export interface ProcInfo {
 
 /** Reads /proc/<pid>/stat; null when the process is gone. */
 export function readProc(pid: number): ProcInfo | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  const close = stat.lastIndexOf(')');
-  const comm = stat.slice(stat.indexOf('(') + 1, close);
-  const rest = stat.slice(close + 2).split(' ');
-  return { pid, comm, state: rest[0] ?? '?', ppid: Number(rest[1]), startTime: Number(rest[19]) };
+  const u = readProcUsage(pid);
+  return u && { pid, comm: u.comm, state: u.state, ppid: u.ppid, startTime: u.startTime };
 }
 
 /** Every live process on the machine. */
