@@ -1,14 +1,8 @@
+import { HomeostatError } from '../config/index.js';
+
 /** Errors raised by the bus layer. Each has a stable `code` and says what to do. */
-export class BusError extends Error {
+export class BusError extends HomeostatError {
   override name = 'BusError';
-  readonly code: string;
-  /** A transient error may succeed when retried; a permanent one will not. */
-  readonly transient: boolean;
-  constructor(code: string, message: string, opts: { cause?: unknown; transient?: boolean } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = code;
-    this.transient = opts.transient ?? false;
-  }
 }
 
 export class InvalidSubjectTokenError extends BusError {

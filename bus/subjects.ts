@@ -43,6 +43,11 @@ export const subjects = {
 export const RUN_PHASES = ['started', 'step', 'awaiting_approval', 'resolved', 'failed', 'stopped'] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
 
+/** The component a `heartbeat.<component>` subject names; undefined for any other subject. */
+export function heartbeatComponent(subject: string | undefined): string | undefined {
+  return subject?.startsWith('heartbeat.') ? subject.slice('heartbeat.'.length) : undefined;
+}
+
 /** NATS subject matching with `*` (one token) and `>` (one or more trailing tokens). */
 export function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split('.');

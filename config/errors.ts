@@ -1,3 +1,20 @@
+/**
+ * The base of every Homeostat error: a stable `code` to match on, the `cause`, and whether
+ * retrying can help (`transient`) carried in the type rather than in message text. Each folder's
+ * errors.ts derives its own base from it.
+ */
+export class HomeostatError extends Error {
+  override name = 'HomeostatError';
+  readonly code: string;
+  /** A transient error may succeed when retried; a permanent one will not. */
+  readonly transient: boolean;
+  constructor(code: string, message: string, opts: { cause?: unknown; transient?: boolean } = {}) {
+    super(message, { cause: opts.cause });
+    this.code = code;
+    this.transient = opts.transient ?? false;
+  }
+}
+
 /** One problem in a configuration file, located by line and column. */
 export interface FileProblem {
   file: string;

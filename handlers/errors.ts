@@ -1,15 +1,14 @@
+import { HomeostatError } from '../config/index.js';
+
 /** Errors raised by remediators. `refused` errors are safety refusals: the action was not attempted. */
-export class HandlerError extends Error {
+export class HandlerError extends HomeostatError {
   override name = 'HandlerError';
-  constructor(
-    readonly code: string,
-    message: string,
-    opts: { cause?: unknown; refused?: boolean } = {},
-  ) {
-    super(message, { cause: opts.cause });
+  /** A safety refusal: nothing was attempted. Answered as status `refused`. */
+  readonly refused: boolean;
+  constructor(code: string, message: string, opts: { cause?: unknown; refused?: boolean; transient?: boolean } = {}) {
+    super(code, message, opts);
     this.refused = opts.refused ?? false;
   }
-  readonly refused: boolean;
 }
 
 export class UnknownActionError extends HandlerError {

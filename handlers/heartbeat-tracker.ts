@@ -1,4 +1,4 @@
-import { HeartbeatData, subjects, type BusClient } from '../bus/index.js';
+import { HeartbeatData, heartbeatComponent, subjects, type BusClient } from '../bus/index.js';
 
 /** Remembers when each component last beat, for health probes. */
 export class HeartbeatTracker {
@@ -6,7 +6,7 @@ export class HeartbeatTracker {
 
   constructor(bus: BusClient) {
     bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
-      const name = env.subject?.slice('heartbeat.'.length);
+      const name = heartbeatComponent(env.subject);
       if (name) this.#last.set(name, Date.now());
     });
   }

@@ -1,11 +1,6 @@
+import { HomeostatError } from '../config/index.js';
+
 /** Errors raised by monitors. */
-export class MonitorError extends Error {
+export class MonitorError extends HomeostatError {
   override name = 'MonitorError';
-  constructor(
-    readonly code: string,
-    message: string,
-    opts: { cause?: unknown } = {},
-  ) {
-    super(message, opts);
-  }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { HeartbeatData, subjects, type BusClient } from '../bus/index.js';
+import { HeartbeatData, heartbeatComponent, subjects, type BusClient } from '../bus/index.js';
 
 export interface WatchedTarget {
   name: string;
@@ -42,7 +42,7 @@ export class HeartbeatWatchdog {
       this.#state.set(t.name, { target: t, lastSeen: now + this.startGraceMs, lastSeenIso: null, down: false, downSince: 0 });
     }
     this.bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
-      const name = env.subject?.slice('heartbeat.'.length);
+      const name = heartbeatComponent(env.subject);
       const st = name ? this.#state.get(name) : undefined;
       if (!st) return;
       const now = Date.now();

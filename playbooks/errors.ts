@@ -1,13 +1,8 @@
+import { HomeostatError } from '../config/index.js';
+
 /** Errors raised by the playbook engine. Each has a stable `code`. */
-export class PlaybookError extends Error {
+export class PlaybookError extends HomeostatError {
   override name = 'PlaybookError';
-  constructor(
-    readonly code: string,
-    message: string,
-    opts: { cause?: unknown } = {},
-  ) {
-    super(message, opts);
-  }
 }
 
 /** A template referenced a field the context does not have; nothing is rendered. */

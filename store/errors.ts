@@ -1,14 +1,8 @@
+import { HomeostatError } from '../config/index.js';
+
 /** Errors raised by the store. Each has a stable `code`; `transient` says whether retrying can help. */
-export class StoreError extends Error {
+export class StoreError extends HomeostatError {
   override name = 'StoreError';
-  readonly code: string;
-  /** A transient error (database down, connection lost) may succeed later; a permanent one will not. */
-  readonly transient: boolean;
-  constructor(code: string, message: string, opts: { cause?: unknown; transient?: boolean } = {}) {
-    super(message, { cause: opts.cause });
-    this.code = code;
-    this.transient = opts.transient ?? false;
-  }
 }
 
 /** The database named by DATABASE_URL could not be reached when Homeostat started. */

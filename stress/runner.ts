@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BusClient, HeartbeatData, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
+import { BusClient, HeartbeatData, heartbeatComponent, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { readProc } from '../targets/index.js';
 import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
@@ -93,7 +93,7 @@ export async function runScenarioOnce(
     const lastBeatByTarget = new Map<string, number>();
     const maxGapAfterInject = new Map<string, number>();
     op.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
-      const name = env.subject?.slice('heartbeat.'.length) ?? '';
+      const name = heartbeatComponent(env.subject) ?? '';
       const now = performance.now();
       const prevBeat = lastBeatByTarget.get(name);
       if (t0 && prevBeat !== undefined && others.includes(name)) maxGapAfterInject.set(name, Math.max(maxGapAfterInject.get(name) ?? 0, now - Math.max(prevBeat, t0)));

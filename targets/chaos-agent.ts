@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BusClient, ChaosAclSpamData, ChaosHeartbeatPauseData, HeartbeatData, subjects, type Credentials, type Envelope } from '../bus/index.js';
+import { BusClient, ChaosAclSpamData, ChaosHeartbeatPauseData, HeartbeatData, heartbeatComponent, subjects, type Credentials, type Envelope } from '../bus/index.js';
 import { AclSpamFault } from './acl-spam-fault.js';
 import { readProc } from './process-tree.js';
 import { ChaosCpuSpikeData } from '../bus/index.js';
@@ -49,7 +49,7 @@ export class ChaosAgent {
     const bus = await BusClient.connect(creds, 'chaos-agent', log);
     const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }), creds, actors);
     bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
-      const name = env.subject?.slice('heartbeat.'.length) ?? env.source;
+      const name = heartbeatComponent(env.subject) ?? env.source;
       if (env.data.pid && agent.targets.includes(name)) agent.#pids.set(name, env.data.pid);
     });
     bus.subscribe(subjects.chaosAll, z.unknown(), (env, msg) => agent.#dispatch(env, msg), { acceptBare: true });

@@ -1,13 +1,8 @@
+import { HomeostatError } from '../config/index.js';
+
 /** Errors raised by targets and their drivers. */
-export class TargetError extends Error {
+export class TargetError extends HomeostatError {
   override name = 'TargetError';
-  constructor(
-    readonly code: string,
-    message: string,
-    opts: { cause?: unknown } = {},
-  ) {
-    super(message, opts);
-  }
 }
 
 export class UnknownTargetError extends TargetError {

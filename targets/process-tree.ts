@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { readProcUsage } from './process-usage.js';
+import { attributeToTargets, readProcUsage } from './process-usage.js';
 
 export interface ProcInfo {
   pid: number;
@@ -27,22 +27,7 @@ export function listProcs(): ProcInfo[] {
   return out;
 }
 
-/** `root` and all its descendants, from one snapshot of /proc. */
+/** `root` and all its descendants (root first), from one snapshot of /proc. */
 export function processTree(root: number, procs: ProcInfo[] = listProcs()): number[] {
-  const children = new Map<number, number[]>();
-  for (const p of procs) {
-    const list = children.get(p.ppid);
-    if (list) list.push(p.pid);
-    else children.set(p.ppid, [p.pid]);
-  }
-  const live = new Set(procs.map((p) => p.pid));
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    if (!live.has(pid)) continue;
-    out.push(pid);
-    for (const c of children.get(pid) ?? []) stack.push(c);
-  }
-  return out;
+  return [...attributeToTargets(procs, [{ name: 'root', pid: root }]).keys()];
 }
