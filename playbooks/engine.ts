@@ -58,6 +58,8 @@ export interface EngineStats {
 export class PlaybookEngine {
   readonly #active = new Map<string, RunRecord>();
   readonly #runs: RunRecord[] = [];
+  /** Ids of the events that started the kept runs: a redelivered event is spotted without a scan. */
+  readonly #runEvents = new Set<string>();
   readonly #idle = new Set<() => void>();
   /** What worked before, per event signature: breaks ties between playbooks of equal priority. */
   readonly runbook = new RunbookMemory();
@@ -177,7 +179,7 @@ export class PlaybookEngine {
   /** Handles one event; resolves once a run it started is journaled. */
   #onEvent(env: Envelope<unknown>): Promise<void> {
     this.stats.events++;
-    if (this.#journal && this.#runs.some((r) => r.eventId === env.id)) {
+    if (this.#journal && this.#runEvents.has(env.id)) {
       this.log.debug({ eventId: env.id }, 'event redelivered after its run was journaled; ignored');
       return Promise.resolve();
     }
@@ -233,7 +235,8 @@ export class PlaybookEngine {
     const target = run.target;
     this.#active.set(target, run);
     this.#runs.push(run);
-    if (this.#runs.length > this.#keepRuns) this.#runs.shift();
+    this.#runEvents.add(run.eventId);
+    if (this.#runs.length > this.#keepRuns) this.#runEvents.delete(this.#runs.shift()!.eventId);
     const journaled = resume || !this.#journal ? Promise.resolve() : this.#journal.begin(run, env);
     const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction, journal: this.#journal }, pb, run, env, resume);
     void journaled
