@@ -26,9 +26,11 @@ describe('S02 ACL spam', () => {
       expect(report).toMatchObject({ passed: true, detected: true, recovered: true, playbook: 'message-bus-acl-violation', runStatus: 'resolved', collateral: [], orphans: [] });
       expect(report.cutoffMs).not.toBeNull();
       expect(report.mttdMs).not.toBeNull();
-      // the cut-off follows detection, and the run resolves only after 3 s without a violation
+      // the cut-off follows detection, and the run resolves only after 3 s without a violation.
+      // The quiet window starts at the last violation, which comes after detection (the 10th) but
+      // may precede the cut-off the runner observes (it polls /connz every 10 ms): bound by detection.
       expect(report.cutoffMs!).toBeGreaterThan(report.mttdMs!);
-      expect(report.mttrMs!).toBeGreaterThan(report.cutoffMs! + 3000);
+      expect(report.mttrMs!).toBeGreaterThan(report.mttdMs! + 3000);
       expect(posts).toHaveLength(1);
       expect(posts[0]).toMatchObject({ severity: 'critical', target: 'rogue', message: expect.stringMatching(/^Blacklisted rogue for 5 min after ACL spam/) as string });
     } finally {
