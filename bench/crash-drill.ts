@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { BusClient } from '../bus/index.js';
 import { EnvelopeSchema, newId, publishDurable, type Credentials, type Envelope, type ManagedNatsServer } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
-import { componentEnv } from '../cli/component-env.js';
+import { componentEnv } from '../stack/index.js';
 
 /** The playbook every drill runs. `timeout` and `attempts` shape the handler-kill case. */
 export function drillPlaybook(opts: { timeout?: string; attempts?: number } = {}): string {

@@ -9,7 +9,7 @@ import { BusClient, RunPhaseData } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
 import { openStore } from '../store/index.js';
 import { nextMessage } from '../test/setup.js';
-import { startStack } from './stack.js';
+import { startStack } from '../stack/index.js';
 
 const run = promisify(execFile);
 const main = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');

@@ -11,7 +11,7 @@ import { startHeartbeat } from '../bus/index.js';
 import { registerApprovalCommands, registerPlaybookCommands } from './control-commands.js';
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
-import { startStack } from './stack.js';
+import { startStack } from '../stack/index.js';
 import { stressCommand } from './stress-command.js';
 import { aclMonitorCommand } from './acl-monitor-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';

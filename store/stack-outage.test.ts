@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BusClient, RunPhaseData, StoreDegradedData, StoreRecoveredData } from '../bus/index.js';
-import { startStack } from '../cli/stack.js';
+import { startStack } from '../stack/index.js';
 import { loadSettings } from '../config/index.js';
 import { throwawayCluster } from '../test/postgres.js';
 import { nextMessage, setup } from '../test/setup.js';

@@ -4,7 +4,7 @@ import { BusClient, HeartbeatData, heartbeatComponent, RunPhaseData, subjects, t
 import type { Settings } from '../config/index.js';
 import { readProc } from '../targets/index.js';
 import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
-import { startStack, type Stack } from '../cli/stack.js';
+import { startStack, type Stack } from '../stack/index.js';
 import { CutoffWatch } from './cutoff-watch.js';
 import type { Scenario } from './scenario.js';
 
