@@ -133,7 +133,7 @@ export async function runScenarioOnce(
       async () =>
         (!target || performance.now() - lastBeat < 2 * target.intervalMs) &&
         others.every((o) => performance.now() - (lastBeatByTarget.get(o) ?? -1e9) < 2 * stack.registry.get(o).intervalMs) &&
-        (await healthOk(target?.driver.healthUrl)) &&
+        (await healthOk(target?.healthUrl)) &&
         (!scenario.inject.afterCalm || stack.resourceMonitor.calm),
       15_000,
       20,
@@ -162,7 +162,7 @@ export async function runScenarioOnce(
       const steadyAgain = async () =>
         (!scenario.recover.runResolved || report.runStatus === 'resolved') &&
         (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
-        (!scenario.recover.health || (await healthOk(target?.driver.healthUrl)));
+        (!scenario.recover.health || (await healthOk(target?.healthUrl)));
       // a run that ended without resolving cannot bring recovery when recovery waits on it
       await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
       const recovered = await steadyAgain();
@@ -189,7 +189,7 @@ export async function runScenarioOnce(
     report.collateral.push(...homeostatUntouched(homeostat));
     // collateral: other targets must still be healthy
     for (const o of others) {
-      if (!(await healthOk(stack.registry.get(o).driver.healthUrl))) report.collateral.push(`${o}: unhealthy at end`);
+      if (!(await healthOk(stack.registry.get(o).healthUrl))) report.collateral.push(`${o}: unhealthy at end`);
     }
   } catch (e) {
     report.notes.push((e as Error).message);

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { defineCheckKind, pollFields, pollPlan } from './check-kind.js';
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+const StatusRange = z
+  .union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?$/, 'a status such as 200 or a range such as "200-399"')])
+  .default('200-399')
+  .describe('Expected status: a number, or a range such as "200-399" (default).');
+
+/**
+ * `http`: GET `url` (or `path` on the target's own port); passes when the status is in range and,
+ * with `body`, the first 64 KiB of the body contain that text.
+ */
+export const httpCheck = defineCheckKind({
+  kind: 'http',
+  schema: z
+    .object({
+      kind: z.literal('http'),
+      ...pollFields(2000),
+      url: z.url({ protocol: /^https?$/ }).optional().describe('The URL to GET. Give `url` or `path`.'),
+      path: z.string().startsWith('/').optional().describe('A path on http://127.0.0.1:<the target\'s port>, e.g. /health (the demo worker\'s port is chosen at start).'),
+      status: StatusRange,
+      body: z.string().min(1).optional().describe('A substring the body must contain.'),
+    })
+    .strict()
+    .refine((c) => Boolean(c.url) !== Boolean(c.path), { message: 'give exactly one of `url` or `path`', path: ['url'] }),
+  plan: pollPlan,
+  async probe(c, ctx) {
+    const url = httpCheckUrl(c, ctx.port);
+    if (!url) return { ok: false, reason: `path ${c.path} needs the target's port` };
+    const [lo, hi] = statusBounds(c.status);
+    const res = await fetch(url, { signal: ctx.signal, redirect: 'manual' });
+    let text = '';
+    if (c.body && res.body) {
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      let bytes = 0;
+      const dec = new TextDecoder();
+      while (bytes < MAX_BODY_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        text += dec.decode(value, { stream: true });
+      }
+      await reader.cancel().catch(() => undefined);
+    } else await res.body?.cancel();
+    if (res.status < lo || res.status > hi) return { ok: false, reason: `status ${res.status}, expected ${lo === hi ? lo : `${lo}-${hi}`}` };
+    if (c.body && !text.includes(c.body)) return { ok: false, reason: `status ${res.status} but the body lacks ${JSON.stringify(c.body)}` };
+    return { ok: true, reason: `status ${res.status}` };
+  },
+});
+export type HttpCheck = z.infer<typeof httpCheck.schema>;
+
+/** The URL an http check GETs: its `url`, or its `path` on 127.0.0.1:`port`. */
+export function httpCheckUrl(c: { url?: string; path?: string }, port: number | undefined): string | undefined {
+  if (c.url) return c.url;
+  return port ? `http://127.0.0.1:${port}${c.path ?? '/'}` : undefined;
+}
+
+function statusBounds(s: number | string): [number, number] {
+  if (typeof s === 'number') return [s, s];
+  const [a, b] = s.split('-').map(Number);
+  return [a!, b ?? a!];
+}
