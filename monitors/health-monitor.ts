@@ -173,7 +173,8 @@ export class HealthMonitor {
       target: w.rt.config.name,
       driver: w.rt.driver,
       port: w.rt.port,
-      heartbeatAgeMs: () => (w.lastBeat === null ? null : Date.now() - w.lastBeat),
+      // silence is counted from the start until the first beat
+      heartbeatAgeMs: () => Date.now() - (w.lastBeat ?? w.startedAt),
     });
     if (gen !== cs.gen || !w.active) return;
     this.#judge(w, cs, r);

@@ -138,6 +138,8 @@ export class ProcessDriver implements TargetDriver {
         const at = Date.now();
         this.#child = null;
         this.#removePidFile();
+        // the target is its process group: no straggler outlives its main process (it would hold ports on restart)
+        killGroup(pid, 'SIGKILL');
         this.#lastExit = { code, signal, at: new Date(at).toISOString() };
         tlog[expected ? 'info' : 'warn']({ code, signal }, expected ? 'target stopped' : 'target exited');
         this.#emit({ kind: 'exited', pid, code, signal, expected, uptimeMs: at - this.#startedMs, restarts: this.#restarts, at });
