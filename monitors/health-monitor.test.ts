@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { ZodType } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRecoveredData, TargetUnhealthyData, type BusClient } from '../bus/index.js';
 import { readProc, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
@@ -20,7 +21,7 @@ async function watch(ctx: TestContext, targets: unknown[]) {
   return { registry, monitor, op, seen };
 }
 
-const next = async <T>(op: BusClient, subject: string, target: string, schema: import('zod').ZodType<T>, timeoutMs = 10_000) => {
+const next = async <T>(op: BusClient, subject: string, target: string, schema: ZodType<T>, timeoutMs = 10_000) => {
   const p = nextMessage(op, subject, (e) => e.target === target, timeoutMs, schema);
   await op.flush();
   return p;
