@@ -48,9 +48,14 @@ export interface CheckAttempt {
  * aborted) and counts as a failure; a probe that throws fails with the error's message.
  */
 export async function runCheck(check: CheckConfig, ctx: Omit<ProbeContext, 'signal' | 'timeoutMs'>): Promise<CheckAttempt> {
-  const { timeoutMs } = checkPlan(check);
-  const ac = new AbortController();
+  const kind = kindOf(check);
+  const { timeoutMs } = kind.plan(check);
   const t0 = performance.now();
+  if (kind.instant) {
+    const out = await kind.probe(check, { ...ctx, signal: NEVER_ABORTED, timeoutMs });
+    return { name: checkName(check), kind: check.kind, ok: out.ok, reason: out.reason, latencyMs: Math.round((performance.now() - t0) * 10) / 10 };
+  }
+  const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<{ ok: false; reason: string }>((resolve) => {
     timer = setTimeout(() => {
@@ -58,7 +63,7 @@ export async function runCheck(check: CheckConfig, ctx: Omit<ProbeContext, 'sign
       resolve({ ok: false, reason: `no answer within ${timeoutMs} ms` });
     }, timeoutMs);
   });
-  const attempt = kindOf(check)
+  const attempt = kind
     .probe(check, { ...ctx, signal: ac.signal, timeoutMs })
     .catch((e: unknown) => ({ ok: false, reason: describeError(e) }));
   try {
@@ -68,6 +73,8 @@ export async function runCheck(check: CheckConfig, ctx: Omit<ProbeContext, 'sign
     clearTimeout(timer);
   }
 }
+
+const NEVER_ABORTED = new AbortController().signal;
 
 function describeError(e: unknown): string {
   const err = e as Error & { cause?: { code?: string; message?: string } };

@@ -38,6 +38,8 @@ export interface CheckPlan {
 export interface CheckKind<S extends z.ZodObject = z.ZodObject> {
   kind: string;
   schema: S;
+  /** The probe only reads memory (never waits): it runs without the timeout machinery. */
+  instant?: boolean;
   plan(check: z.infer<S>): CheckPlan;
   probe(check: z.infer<S>, ctx: ProbeContext): Promise<ProbeOutcome>;
 }

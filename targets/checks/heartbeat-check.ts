@@ -10,6 +10,7 @@ import { defineCheckKind } from './check-kind.js';
  */
 export const heartbeatCheck = defineCheckKind({
   kind: 'heartbeat',
+  instant: true,
   schema: z
     .object({
       kind: z.literal('heartbeat'),
