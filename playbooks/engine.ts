@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
 import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import { sendNotification } from './notifier.js';
@@ -46,6 +46,8 @@ export interface EngineStats {
   cooldown: number;
   /** Refused because the playbook's flap budget on the target ran out. */
   budgetRefused: number;
+  /** Events of a catalogued kind whose data broke its schema: dead-lettered, never matched. */
+  invalid: number;
 }
 
 /**
@@ -70,7 +72,7 @@ export class PlaybookEngine {
   readonly #journal: RunJournal | undefined;
   #intake: DurableConsumer<z.ZodUnknown> | null = null;
   #playbooks: LoadedPlaybook[];
-  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0 };
+  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0, invalid: 0 };
   readonly bus: BusClient;
   readonly log: Logger;
 
@@ -87,7 +89,7 @@ export class PlaybookEngine {
 
   /** Subscribes to events (queue group `engine`), approvals and budget resets. */
   start(): void {
-    this.bus.subscribe(subjects.eventsAll, z.unknown(), (env) => this.handleEvent(env), { queue: 'engine' });
+    this.bus.subscribe(subjects.eventsAll, z.unknown(), (env, msg) => this.handleEvent(env, msg.subject), { queue: 'engine' });
     this.#startControl();
   }
 
@@ -107,7 +109,7 @@ export class PlaybookEngine {
     await ensureStream(this.bus, DURABLE_STREAMS.events);
     this.#intake = await DurableConsumer.start(
       this.bus,
-      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env) => this.#onEvent(env) },
+      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env, info) => this.#onEvent(env, info.subject) },
       this.log,
     );
   }
@@ -172,13 +174,24 @@ export class PlaybookEngine {
     return this.#gate.select(env).chosen;
   }
 
-  handleEvent(env: Envelope<unknown>): void {
-    void this.#onEvent(env);
+  /** Handles one event received on `subject` (default: the envelope's). */
+  handleEvent(env: Envelope<unknown>, subject = env.subject ?? ''): void {
+    void this.#onEvent(env, subject);
   }
 
-  /** Handles one event; resolves once a run it started is journaled. */
-  #onEvent(env: Envelope<unknown>): Promise<void> {
+  /**
+   * Handles one event; resolves once a run it started is journaled. An event of a catalogued kind
+   * whose data breaks its schema is dead-lettered with the reason and resolves (so the durable
+   * consumer acknowledges it: it is never redelivered).
+   */
+  #onEvent(env: Envelope<unknown>, subject: string): Promise<void> {
     this.stats.events++;
+    const problem = eventProblem(subject, env.data);
+    if (problem) {
+      this.stats.invalid++;
+      this.bus.deadletterRaw(subject, JSON.stringify(env), problem);
+      return Promise.resolve();
+    }
     if (this.#journal && this.#runEvents.has(env.id)) {
       this.log.debug({ eventId: env.id }, 'event redelivered after its run was journaled; ignored');
       return Promise.resolve();

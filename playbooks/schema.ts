@@ -12,9 +12,11 @@ const StepId = z
   .string()
   .regex(/^[A-Za-z_][\w-]*$/, 'step ids use letters, digits, "_" or "-", starting with a letter')
   .describe('Step id, unique in the playbook; later steps read its outputs as steps.<id>.result.');
+/** How an action name is written; `playbooks/schema.json` replaces it by the registry's enum. */
+export const ACTION_NAME_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ActionName = z
   .string()
-  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'an action is written <handler>.<verb>, e.g. process.restart')
+  .regex(ACTION_NAME_PATTERN, 'an action is written <handler>.<verb>, e.g. process.restart')
   .describe('<handler>.<verb> of an action a handler provides.');
 const Expression = z.string().min(1).describe('A CEL expression (Common Expression Language).');
 const Timeout = Duration.default(10_000).describe('How long to wait for one result, e.g. 10s.');
@@ -49,7 +51,8 @@ export const UndoSchema = z
   .strict()
   .describe('The action that reverses this step; run in reverse order when the run does not resolve.');
 
-export const Risk = z.enum(['low', 'medium', 'high']).describe('high makes approval required unless approval: none is given.');
+export const Risk = z.enum(['low', 'medium', 'high']).describe("Default: the action's declared risk. high makes approval required unless approval: none is given.");
+export type Risk = z.infer<typeof Risk>;
 export const Approval = z.enum(['required', 'none']).describe('required: wait for an operator on approvals.<runId> first.');
 
 /** The fields every step kind shares (main steps and on_failure steps). */
