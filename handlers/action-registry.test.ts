@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSettings } from '../config/index.js';
-import { loadPlaybookDir } from '../playbooks/index.js';
+import { formatProblem, loadSettings, type ConfigFileError } from '../config/index.js';
+import { loadPlaybookDir, refuseUnserved } from '../playbooks/index.js';
 import { ACTION_REGISTRY, ACTION_TABLE_END, ACTION_TABLE_START, renderActionTable } from './index.js';
 
 const settings = loadSettings({ ...process.env }, false);
@@ -31,5 +31,22 @@ describe('the action registry', () => {
     const steps = lib.flatMap((p) => p.playbook.steps.filter((s) => s.action).map((s) => `${p.playbook.name}/${s.id}:${s.action}:${s.risk}:${s.approval ?? '-'}`));
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.filter((s) => s.includes(':high:'))).toEqual([]);
+  });
+});
+
+describe('playbooks against the actions the running handlers serve', () => {
+  it('refuses a playbook naming an action no running handler serves, with file:line:col and field', () => {
+    const lib = loadPlaybookDir(settings.playbooksDir, { actions: ACTION_REGISTRY });
+    const served = ACTION_REGISTRY.map((a) => a.name).filter((a) => a !== 'bus.blacklist');
+    expect(() => refuseUnserved(lib, ACTION_REGISTRY.map((a) => a.name))).not.toThrow();
+    const err = (() => {
+      try {
+        refuseUnserved(lib, served, settings.playbooksDir);
+      } catch (e) {
+        return e as ConfigFileError;
+      }
+      throw new Error('not refused');
+    })();
+    expect(err.problems.map(formatProblem)).toEqual([expect.stringMatching(/message-bus-acl-violation\.yaml:\d+:\d+: steps\.\d+\.action: no running handler serves "bus\.blacklist"/)]);
   });
 });
