@@ -62,6 +62,8 @@ export class PlaybookEngine {
   readonly #runs: RunRecord[] = [];
   /** Ids of the events that started the kept runs: a redelivered event is spotted without a scan. */
   readonly #runEvents = new Set<string>();
+  /** The latest event attached to an active run of a playbook with `backoff`, by run id: tried again if the run does not resolve. */
+  readonly #pending = new Map<string, Envelope<unknown>>();
   readonly #idle = new Set<() => void>();
   /** What worked before, per event signature: breaks ties between playbooks of equal priority. */
   readonly runbook = new RunbookMemory();
@@ -209,6 +211,7 @@ export class PlaybookEngine {
     if (active) {
       active.attached++;
       this.stats.attached++;
+      if (pb.playbook.backoff && pb.playbook.name === active.playbook) this.#pending.set(active.runId, env);
       return Promise.resolve();
     }
     const now = Date.now();
@@ -233,12 +236,12 @@ export class PlaybookEngine {
           const why = sel.byRunbook ? 'equal priority; the runbook prefers what worked last time' : 'highest priority chosen';
           this.log.info({ ...fields, candidates: sel.candidates, runbook: this.runbook.outcome(env.subject ?? '', pb.playbook.name) }, `several playbooks match; ${why}`);
         }
-        return this.#start(pb, env, target, now);
+        return this.#start(pb, env, target, now, adm.delayMs);
     }
   }
 
-  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): Promise<void> {
-    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0 };
+  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number, delayMs = 0): Promise<void> {
+    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0, ...(delayMs ? { notBefore: now + delayMs } : {}) };
     this.stats.started++;
     return this.#launch(pb, run, env);
   }
@@ -260,6 +263,10 @@ export class PlaybookEngine {
         if (run.status !== 'running') this.runbook.record(env.subject ?? '', run.playbook, run.status);
         this.#active.delete(target);
         this.#gate.ended(pb, target, Date.now());
+        const pending = this.#pending.get(run.runId);
+        this.#pending.delete(run.runId);
+        // the problem came back while a back-off playbook's run was failing: try again, through the gate
+        if (pending && run.status !== 'resolved' && run.status !== 'running') void this.#route(pending);
         if (this.#active.size === 0) for (const f of [...this.#idle]) f();
       });
     return journaled;
