@@ -1,16 +1,36 @@
 import { z } from 'zod';
 import { runCheck, type TargetRegistry } from '../targets/index.js';
-import { defineAction } from './action.js';
+import { declareAction, defineAction } from './action.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 
 const TargetParam = z.object({ target: z.string().min(1) }).strict();
 
+/** `process.restart`'s declaration (see the action registry). */
+export const processRestartSpec = declareAction({
+  name: 'process.restart',
+  description: 'Restart a registered target through its driver.',
+  params: TargetParam,
+  returns: '`{ target, previousPid, pid }`: stopped (SIGTERM + SIGCONT, SIGKILL after `stopGrace`) and started again through the target\'s driver',
+  risk: 'medium',
+  idempotent: false,
+  probe: false,
+});
+
+/** `target.health`'s declaration. */
+export const targetHealthSpec = declareAction({
+  name: 'target.health',
+  description: 'Probe a target: running, and each of its declared checks passing once.',
+  params: TargetParam,
+  returns: "`{ target, healthy, running, pid, checks: [{ name, kind, ok, reason, latencyMs }] }`: runs the target's declared checks once (the `heartbeat` kind judges the last beat's age); healthy when running and every check passes",
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
+
 /** `process.restart`: stops the target (SIGTERM, SIGKILL after its grace) and starts it again. */
 export function processRestart(targets: TargetRegistry) {
   return defineAction({
-    name: 'process.restart',
-    description: 'Restart a registered target through its driver.',
-    params: TargetParam,
+    ...processRestartSpec,
     async run(p) {
       const t = targets.get(p.target);
       const before = (await t.driver.status()).pid;
@@ -27,9 +47,7 @@ export function processRestart(targets: TargetRegistry) {
  */
 export function targetHealth(targets: TargetRegistry, beats: HeartbeatTracker) {
   return defineAction({
-    name: 'target.health',
-    description: "Probe a target: running, and each of its declared checks passing once.",
-    params: TargetParam,
+    ...targetHealthSpec,
     async run(p) {
       const t = targets.get(p.target);
       const status = await t.driver.status();

@@ -63,11 +63,13 @@ export class RunExecutor {
     if (this.resume) {
       this.#log.info({ finishedSteps: this.resume.steps.length, inflight: this.resume.inflight }, 'run resumed from the journal');
     } else {
-      this.#log.info('run started');
-      this.#phase('started', { detail: { priority: this.pb.playbook.priority, file: this.pb.file } });
+      const backoffMs = Math.max(0, (this.run.notBefore ?? 0) - this.run.startedAt);
+      this.#log.info(backoffMs ? { backoffMs } : {}, backoffMs ? 'run started; backing off before its first step' : 'run started');
+      this.#phase('started', { detail: { priority: this.pb.playbook.priority, file: this.pb.file, ...(backoffMs ? { backoffMs } : {}) } });
     }
     let outcome: RunOutcome;
     try {
+      await this.#backoff();
       outcome = await this.#main();
       if (outcome.kind !== 'resolved') {
         if (this.pb.playbook.rollback) await this.#rollback();
@@ -82,6 +84,12 @@ export class RunExecutor {
       outcome = { kind: 'failed', reason: `engine error: ${(e as Error).message}` };
     }
     await this.#finish(outcome);
+  }
+
+  /** Waits out the run's back-off (what is left of it after a resume); the timer never holds the process open. */
+  async #backoff(): Promise<void> {
+    const wait = (this.run.notBefore ?? 0) - Date.now();
+    if (wait > 0) await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
   }
 
   async #main(): Promise<RunOutcome> {
