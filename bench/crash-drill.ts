@@ -145,8 +145,9 @@ export class DrillObserver {
     return this.phases.filter((p) => p.data.eventId === eventId && ['resolved', 'failed', 'stopped'].includes(p.phase));
   }
 
-  started(eventId: string): SeenPhase[] {
-    return this.phases.filter((p) => p.data.eventId === eventId && p.phase === 'started');
+  /** The runs (one `started` each; a run resumed from the journal announces itself again) started for the event. */
+  started(eventId: string): string[] {
+    return [...new Set(this.phases.filter((p) => p.data.eventId === eventId && p.phase === 'started').map((p) => p.runId))];
   }
 }
 
