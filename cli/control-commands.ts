@@ -62,14 +62,13 @@ export function registerPlaybookCommands(playbooks: Command, settings: Readonly<
 /** `homeostat approve RUN_ID` and `homeostat reject RUN_ID --reason TEXT`. */
 export function registerApprovalCommands(program: Command, settings: Readonly<Settings>): void {
   const decide = async (idOrPrefix: string, decision: 'approve' | 'reject', reason: string | undefined, timeoutMs: number) => {
-    let subject: string;
-    const log = createLogger({ ...settings, logLevel: 'warn' });
-    const runId = await resolveRunId(idOrPrefix, settings, log);
     try {
-      subject = subjects.approval(runId);
+      subjects.approval(idOrPrefix);
     } catch (e) {
       throw new CliError((e as Error).message);
     }
+    const log = createLogger({ ...settings, logLevel: 'warn' });
+    const subject = subjects.approval(await resolveRunId(idOrPrefix, settings, log));
     const reply = await sendControl(settings, log, subject, { decision, reason, by: operatorName() }, timeoutMs);
     process.stdout.write(`${reply.message}\n`);
     if (!reply.accepted) process.exitCode = 1;
