@@ -38,7 +38,7 @@ async function startUp(env: NodeJS.ProcessEnv): Promise<Up> {
   const stderr: string[] = [];
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (l) => {
+    createInterface({ input: child.stderr }).on('line', (l) => {
       stderr.push(l);
       if (l.includes('homeostat is up')) resolve();
     });
