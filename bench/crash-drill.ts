@@ -220,7 +220,7 @@ export interface SigkillOutcome {
   unfinished: boolean;
   /** Final phases seen for the event (1 when it completed once). */
   ends: number;
-  /** Runs started for the event (1: the restarted engine resumed the run rather than starting another). */
+  /** Distinct runs announced on `runs.<id>.started` for the event (1: the restarted engine resumed the run, which announced itself, rather than starting another). */
   starts: number;
   /** Steps the resumed run answered from the handler's idempotency record. */
   phase?: string;
