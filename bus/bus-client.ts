@@ -1,9 +1,10 @@
-import { connect, headers, PermissionViolationError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, headers, NoRespondersError as NatsNoResponders, PermissionViolationError, RequestError, TimeoutError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
 import { DurableOutbox, type DurableOutboxOptions } from './durable-outbox.js';
-import { RequestTimeoutError } from './errors.js';
+import { eventProblem, type EventData, type EventFamily, type EventKind } from './event-catalogue.js';
+import { NoRespondersError, RequestTimeoutError } from './errors.js';
 import type { AclViolationData } from './payloads.js';
 import type { Credentials } from './nats-server.js';
 import { subjects } from './subjects.js';
@@ -102,16 +103,34 @@ export class BusClient {
 
   /** Sends a refused message to `deadletter.<origin>` with the reason, and counts it. */
   deadletter(msg: Msg, reason: string): void {
-    const origin = msg.subject.split('.')[0] || 'unknown';
+    this.deadletterRaw(msg.subject, msg.string(), reason);
+  }
+
+  /** Sends a refused message (its subject and text) to `deadletter.<origin>` with the reason, and counts it. */
+  deadletterRaw(subject: string, raw: string, reason: string): void {
+    const origin = subject.split('.')[0] || 'unknown';
     this.deadlettered.set(origin, (this.deadlettered.get(origin) ?? 0) + 1);
-    const raw = msg.string();
-    this.log.warn({ subject: msg.subject, reason }, 'message dead-lettered');
+    this.log.warn({ subject, reason }, 'message dead-lettered');
     this.publish(subjects.deadletter(/^[A-Za-z0-9_-]+$/.test(origin) ? origin : 'unknown'), 'deadletter', {
-      subject: msg.subject,
+      subject,
       reason,
       droppedBy: this.component,
       raw: raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw,
     });
+  }
+
+  /**
+   * Publishes `events.<family>.<kind>` with data typed and checked by the event catalogue: data
+   * that breaks its schema is dead-lettered here (`deadletter.events`, with the reason), not published.
+   */
+  publishEvent<F extends EventFamily, K extends EventKind<F>>(family: F, kind: K, data: EventData<F, K>, extra: { target?: string; trace?: Record<string, string> } = {}): Envelope<EventData<F, K>> | null {
+    const subject = subjects.event(family, kind);
+    const problem = eventProblem(subject, data);
+    if (problem) {
+      this.deadletterRaw(subject, JSON.stringify(makeEnvelope(`${family}.${kind}`, this.component, data, { subject, ...extra })), problem);
+      return null;
+    }
+    return this.publish(subject, `${family}.${kind}`, data, extra);
   }
 
   /** Total number of messages this client refused. */
@@ -213,6 +232,58 @@ export class BusClient {
     });
   }
 
+  /**
+   * A core NATS request/reply: publishes an envelope of `type` with a reply inbox and resolves with
+   * the first answer, validated against `replySchema`. Nothing is stored: for read-only calls
+   * (probes, queries). Throws {@link RequestTimeoutError} after `timeoutMs` and
+   * {@link NoRespondersError} at once when nobody subscribes.
+   */
+  async request<S extends z.ZodType>(
+    subject: string,
+    type: string,
+    data: unknown,
+    replySchema: S,
+    timeoutMs: number,
+    extra: { target?: string } = {},
+  ): Promise<Envelope<z.infer<S>>> {
+    const env = makeEnvelope(type, this.component, data, { subject, ...extra });
+    let msg: Msg;
+    try {
+      msg = await this.nc.request(subject, JSON.stringify(env), { timeout: timeoutMs });
+    } catch (e) {
+      throw requestFailure(e, subject, timeoutMs);
+    }
+    const reply = this.decode(msg, replySchema, false);
+    if (!reply) throw new Error(`invalid reply on ${subject} (dead-lettered)`);
+    return reply;
+  }
+
+  /**
+   * A request answered by every subscriber (scatter/gather): collects the valid replies until none
+   * came for `stallMs` after the first, or `maxWaitMs` passed. Resolves with none when nobody answers.
+   */
+  async gather<S extends z.ZodType>(subject: string, type: string, data: unknown, replySchema: S, opts: { maxWaitMs: number; stallMs: number }): Promise<Envelope<z.infer<S>>[]> {
+    const env = makeEnvelope(type, this.component, data, { subject });
+    const out: Envelope<z.infer<S>>[] = [];
+    try {
+      const replies = await this.nc.requestMany(subject, JSON.stringify(env), { strategy: 'stall', stall: opts.stallMs, maxWait: opts.maxWaitMs });
+      for await (const msg of replies) {
+        const r = this.decode(msg, replySchema, false);
+        if (r) out.push(r);
+      }
+    } catch (e) {
+      const err = requestFailure(e, subject, opts.maxWaitMs);
+      if (!(err instanceof NoRespondersError) && !(err instanceof RequestTimeoutError)) throw err;
+    }
+    return out;
+  }
+
+  /** Answers a request (`msg.reply`) with an envelope of `type`; false when the message wants no answer. */
+  respond<T>(msg: Msg, type: string, data: T): boolean {
+    if (!msg.reply) return false;
+    return msg.respond(JSON.stringify(makeEnvelope(type, this.component, data, { subject: msg.reply })));
+  }
+
   async flush(): Promise<void> {
     await this.nc.flush();
   }
@@ -222,4 +293,11 @@ export class BusClient {
     for (const s of this.#subs) s.unsubscribe();
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** nats.js request errors as the bus's own: no responders, timeout, or the error as it came. */
+function requestFailure(e: unknown, subject: string, timeoutMs: number): Error {
+  if (e instanceof NatsNoResponders || (e instanceof RequestError && e.isNoResponders())) return new NoRespondersError(subject);
+  if (e instanceof TimeoutError || (e instanceof RequestError && e.cause instanceof TimeoutError)) return new RequestTimeoutError(subject, timeoutMs);
+  return e as Error;
 }

@@ -16,7 +16,8 @@ export interface DurableStreamSpec {
 /** The durable bus: events and action requests, each in its own stream. */
 export const DURABLE_STREAMS = {
   events: { name: 'HOMEOSTAT_EVENTS', subjects: ['events.>'] },
-  actions: { name: 'HOMEOSTAT_ACTIONS', subjects: ['actions.>'] },
+  // `actions.*.*` only: probes (`actions.<family>.<verb>.probe`) and `actions.served` go by request/reply
+  actions: { name: 'HOMEOSTAT_ACTIONS', subjects: ['actions.*.*'] },
 } as const satisfies Record<string, DurableStreamSpec>;
 
 export const nanos = (ms: number) => Math.round(ms * 1_000_000);

@@ -40,6 +40,14 @@ export class RequestTimeoutError extends BusError {
   }
 }
 
+/** Nobody subscribes to a request's subject (NATS answered "no responders" at once). */
+export class NoRespondersError extends BusError {
+  override name = 'NoRespondersError';
+  constructor(subject: string) {
+    super('BUS_NO_RESPONDERS', `nobody answers on ${subject}: start the component that serves it`);
+  }
+}
+
 export class AclPolicyError extends BusError {
   override name = 'AclPolicyError';
   constructor(file: string, message: string) {

@@ -11,3 +11,4 @@ export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, ty
 export * from './errors.js';
 export { ensureStream, publishDurable, DURABLE_STREAMS, type DurableStreamSpec, type DurablePublishResult } from './durable-stream.js';
 export { DurableConsumer, type DurableConsumerOptions, type DurableConsumerStats, type DeliveryInfo } from './durable-consumer.js';
+export { EVENT_CATALOGUE, eventSchema, eventProblem, type EventName, type EventFamily, type EventKind, type EventData } from './event-catalogue.js';

@@ -17,6 +17,16 @@ export const subjects = {
   eventsAll: 'events.>' as const,
   action: (handler: string, verb: string) =>
     `actions.${subjectToken(handler, 'handler')}.${subjectToken(verb, 'verb')}` as const,
+  /** Mutating action requests, 3 tokens: what the durable HOMEOSTAT_ACTIONS stream stores. */
+  actionsDurable: 'actions.*.*' as const,
+  /**
+   * A read-only probe, by core NATS request/reply (4 tokens, so the HOMEOSTAT_ACTIONS stream,
+   * which stores `actions.*.*`, never captures it nor answers it with a publish acknowledgement).
+   */
+  probe: (handler: string, verb: string) =>
+    `actions.${subjectToken(handler, 'handler')}.${subjectToken(verb, 'verb')}.probe` as const,
+  /** Every action server answers a request here with the actions it serves (engine start-up check). */
+  actionsServed: 'actions.served' as const,
   result: (actionId: string) => `results.${subjectToken(actionId, 'action id')}` as const,
   run: (runId: string, phase: RunPhase) => `runs.${subjectToken(runId, 'run id')}.${phase}` as const,
   runsAll: 'runs.>' as const,

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { BusClient, startHeartbeat, type Credentials } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
-import { ActionServer, ACTION_CATALOGUE, IdempotencyLedger, notifySend } from '../handlers/index.js';
-import { loadPlaybookDir, PlaybookEngine, RunJournal } from '../playbooks/index.js';
+import { ActionServer, ACTION_REGISTRY, IdempotencyLedger, notifySend, servedActions } from '../handlers/index.js';
+import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal } from '../playbooks/index.js';
 import { CliError } from './errors.js';
 
 function ownCredentials(settings: Readonly<Settings>, what: string): Credentials {
@@ -25,12 +25,23 @@ function onSignals(log: Logger, stop: () => Promise<void>): void {
 
 /**
  * `homeostat engine`: the playbook engine as its own process (engine role, NATS_URL and
- * HOMEOSTAT_NATS_USER/PASSWORD). It resumes the journal's unfinished runs, then takes events from
+ * HOMEOSTAT_NATS_USER/PASSWORD). It refuses a playbook naming an action no running handler serves
+ * (asked on `actions.served`), resumes the journal's unfinished runs, then takes events from
  * the durable bus; it beats on `heartbeat.engine` once it is taking events.
  */
 export async function engineCommand(o: { playbooks?: string; ackWaitMs?: number }, settings: Readonly<Settings>, log: Logger): Promise<void> {
   const bus = await BusClient.connect(ownCredentials(settings, 'engine'), 'engine', log);
-  const playbooks = loadPlaybookDir(o.playbooks ?? settings.playbooksDir, { actions: ACTION_CATALOGUE });
+  const dir = o.playbooks ?? settings.playbooksDir;
+  const playbooks = loadPlaybookDir(dir, { actions: ACTION_REGISTRY });
+  // a playbook naming an action no running handler serves would validate, then fail at run time
+  try {
+    const served = await servedActions(bus);
+    if (!served.components.length) throw new CliError(`no handler answered on actions.served: start the handlers before the engine (playbooks in ${dir} need ${[...new Set(playbooks.flatMap((p) => p.actionRefs.map((r) => r.action)))].join(', ')})`);
+    refuseUnserved(playbooks, served.actions, dir);
+  } catch (e) {
+    await bus.close();
+    throw e;
+  }
   const journal = await RunJournal.open(bus, log);
   const engine = new PlaybookEngine({ bus, playbooks, log: log.child({ component: 'engine' }), journal });
   await engine.startDurable({ ackWaitMs: o.ackWaitMs });

@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import ms from 'ms';
 import { subjects } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
-import { ACTION_CATALOGUE } from '../handlers/index.js';
+import { ACTION_REGISTRY, renderActionTable, replaceActionTable } from '../handlers/index.js';
 import { explainPlaybook, formatExplanation, loadPlaybookFile, playbookJsonSchemaText, readEventFile } from '../playbooks/index.js';
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -16,7 +16,7 @@ function duration(v: string): number {
   return n;
 }
 
-/** `homeostat playbooks explain | reset-budget | schema`. */
+/** `homeostat playbooks explain | reset-budget | schema | actions`. */
 export function registerPlaybookCommands(playbooks: Command, settings: Readonly<Settings>): void {
   playbooks
     .command('explain')
@@ -25,7 +25,7 @@ export function registerPlaybookCommands(playbooks: Command, settings: Readonly<
     .requiredOption('--event <file>', 'the event as JSON: an envelope, or { "subject": …, "target"?: …, "data"?: … }')
     .option('--json', 'print the explanation as JSON')
     .action((file: string, o: { event: string; json?: boolean }) => {
-      const pb = loadPlaybookFile(file, { actions: ACTION_CATALOGUE });
+      const pb = loadPlaybookFile(file, { actions: ACTION_REGISTRY });
       let event;
       try {
         event = readEventFile(o.event);
@@ -54,8 +54,22 @@ export function registerPlaybookCommands(playbooks: Command, settings: Readonly<
     .description('print the JSON Schema of playbook files (the text of playbooks/schema.json)')
     .option('--write <file>', 'write it to this file instead')
     .action((o: { write?: string }) => {
-      if (o.write) writeFileSync(o.write, playbookJsonSchemaText());
-      else process.stdout.write(playbookJsonSchemaText());
+      if (o.write) writeFileSync(o.write, playbookJsonSchemaText(ACTION_REGISTRY));
+      else process.stdout.write(playbookJsonSchemaText(ACTION_REGISTRY));
+    });
+
+  playbooks
+    .command('actions')
+    .description('print the actions handlers provide (the action registry) as a Markdown table')
+    .option('--write-readme <file>', "rewrite the table between the action-table markers of this README instead")
+    .action((o: { writeReadme?: string }) => {
+      const table = renderActionTable(ACTION_REGISTRY);
+      if (!o.writeReadme) return void process.stdout.write(`${table}\n`);
+      try {
+        writeFileSync(o.writeReadme, replaceActionTable(readFileSync(o.writeReadme, 'utf8'), table));
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
     });
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../config/index.js';
-import { defineAction } from './action.js';
+import { declareAction, defineAction } from './action.js';
 import { PROTECTED_ROLES, type Blacklist } from './blacklist.js';
 import type { ViolationLedger } from './violation-ledger.js';
 
@@ -10,12 +10,34 @@ export const ActorParams = z
   .refine((p) => p.actor ?? p.target, { message: 'give `actor` (or a target)', path: ['actor'] });
 export const actorOf = (p: { actor?: string; target?: string }): string => (p.actor ?? p.target)!;
 
+/** `acl.assess`'s declaration (see the action registry). */
+export const aclAssessSpec = declareAction({
+  name: 'acl.assess',
+  description: "Assess an actor's ACL violations: count, subjects, kind, and whether a blacklist is allowed.",
+  params: ActorParams,
+  returns: '`{ actor, role, count, publish, subscribe, subjects: [{ subject, count }], firstAt, lastAt, blacklisted, blacklistable, refusal }` from the violations seen so far; `actor` defaults to the run\'s target',
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
+
+/** `acl.quiet`'s declaration. */
+export const aclQuietSpec = declareAction({
+  name: 'acl.quiet',
+  description: 'Probe: no violation from the actor for `quietFor` (default 3s).',
+  params: z
+    .object({ actor: z.string().min(1).optional(), target: z.string().min(1).optional(), quietFor: Duration.default(3000) })
+    .refine((p) => p.actor ?? p.target, { message: 'give `actor` (or a target)', path: ['actor'] }),
+  returns: '`{ actor, quiet, lastViolationAgoMs, quietForMs }`: quiet when no violation from the actor for `quietFor`',
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
+
 /** `acl.assess`: what is known of an actor's violations, and whether it may be blacklisted. */
 export function aclAssess(ledger: ViolationLedger, blacklist: Blacklist | null) {
   return defineAction({
-    name: 'acl.assess',
-    description: "Assess an actor's ACL violations: count, subjects, kind, and whether a blacklist is allowed.",
-    params: ActorParams,
+    ...aclAssessSpec,
     async run(p) {
       const actor = actorOf(p);
       const v = ledger.get(actor);
@@ -51,11 +73,7 @@ export function aclAssess(ledger: ViolationLedger, blacklist: Blacklist | null) 
 /** `acl.quiet` (a probe): has the actor been free of violations for `quietFor`? */
 export function aclQuiet(ledger: ViolationLedger) {
   return defineAction({
-    name: 'acl.quiet',
-    description: 'Probe: no violation from the actor for `quietFor` (default 3s).',
-    params: z
-      .object({ actor: z.string().min(1).optional(), target: z.string().min(1).optional(), quietFor: Duration.default(3000) })
-      .refine((p) => p.actor ?? p.target, { message: 'give `actor` (or a target)', path: ['actor'] }),
+    ...aclQuietSpec,
     async run(p) {
       const actor = actorOf(p);
       const last = ledger.get(actor)?.lastSeenMs;

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { Msg } from '@nats-io/transport-node';
+import { z } from 'zod';
 import { ActionRequestData, describeZodError, DURABLE_STREAMS, DurableConsumer, ensureStream, subjects, type ActionResultData, type BusClient, type Envelope } from '../bus/index.js';
 import type { ActionHandler } from './action.js';
 import type { IdempotencyLedger, RecordedResult } from './idempotency-ledger.js';
@@ -7,14 +9,21 @@ import { HandlerError, InvalidParamsError, UnknownActionError } from './errors.j
 const MAX_OUTPUT = 16_384;
 const bound = (s: string | undefined) => (s === undefined ? undefined : s.length > MAX_OUTPUT ? s.slice(-MAX_OUTPUT) : s);
 
+/** The answer on `actions.served`: which actions one action server serves. */
+export const ServedActionsData = z.object({ component: z.string(), actions: z.array(z.string()) });
+export type ServedActionsData = z.infer<typeof ServedActionsData>;
+
 /**
- * Subscribes to `actions.>` and dispatches each request to its handler: validate, run, catch,
- * log and always answer on `results.<actionId>` with status, duration and any error.
+ * Serves actions: mutating ones from `actions.<family>.<verb>` (the durable stream, or core NATS),
+ * answered on `results.<actionId>`; read-only probes by request/reply on
+ * `actions.<family>.<verb>.probe`, answered on the request's reply inbox; and `actions.served`
+ * with the list of what it serves. Every request is validated, run, caught and logged, and always answered.
  */
 export class ActionServer {
   readonly #handlers = new Map<string, ActionHandler>();
   #ledger: IdempotencyLedger | null = null;
   #consumer: DurableConsumer<typeof ActionRequestData> | null = null;
+  #serving = false;
 
   constructor(
     private readonly bus: BusClient,
@@ -26,6 +35,7 @@ export class ActionServer {
     for (const h of handlers) {
       if (this.#handlers.has(h.name)) throw new HandlerError('HANDLER_DUPLICATE', `action "${h.name}" is registered twice`);
       this.#handlers.set(h.name, h);
+      if (this.#serving && h.probe) this.#serveProbe(h);
     }
     return this;
   }
@@ -36,7 +46,32 @@ export class ActionServer {
 
   /** Serves `actions.>` on core NATS (queue group `handlers`); without a ledger, keys are not checked. */
   start(): void {
-    this.bus.subscribe('actions.>', ActionRequestData, (env) => this.#handle(env), { queue: 'handlers' });
+    this.bus.subscribe(subjects.actionsDurable, ActionRequestData, (env) => this.#handle(env), { queue: 'handlers' });
+    this.#serveRequests();
+  }
+
+  /** Probes (each on its own subject, so only servers that serve it answer) and `actions.served`. */
+  #serveRequests(): void {
+    this.#serving = true;
+    for (const h of this.#handlers.values()) if (h.probe) this.#serveProbe(h);
+    this.bus.subscribe(subjects.actionsServed, z.unknown(), (_env, msg) => {
+      this.bus.respond<ServedActionsData>(msg, 'actions.served', { component: this.bus.component, actions: this.actions });
+    });
+  }
+
+  #serveProbe(h: ActionHandler): void {
+    const [family, verb] = h.name.split('.') as [string, string];
+    this.bus.subscribe(subjects.probe(family, verb), ActionRequestData, (env, msg) => this.#answerProbe(env, msg), { queue: 'handlers' });
+  }
+
+  /** A probe: run it (no ledger: it changes nothing) and answer on the reply inbox only. */
+  async #answerProbe(env: Envelope<ActionRequestData>, msg: Msg): Promise<void> {
+    const req = env.data;
+    const log = this.log.child({ actionId: req.actionId, runId: req.runId, target: req.target, action: req.action });
+    const r = await this.#execute(req, msg.subject.replace(/\.probe$/, ''), log);
+    const res: ActionResultData = { ...r, actionId: req.actionId };
+    if (!this.bus.respond(msg, 'action.result', res)) log.warn('probe request without a reply inbox; not answered');
+    log.debug({ status: res.status, durationMs: res.durationMs }, 'probe answered');
   }
 
   /**
@@ -51,6 +86,7 @@ export class ActionServer {
       { stream: DURABLE_STREAMS.actions.name, durable: 'handlers', schema: ActionRequestData, ackWaitMs: opts.ackWaitMs ?? 60_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env) => this.#handle(env) },
       this.log,
     );
+    this.#serveRequests();
   }
 
   /** Stops the durable consumer (waits for the actions being handled). */

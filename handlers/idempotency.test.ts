@@ -14,6 +14,9 @@ async function countingServer(ctx: TestContext) {
     name: 'test.count',
     description: 'counts its executions',
     params: z.object({ label: z.string(), hold: z.boolean().default(false) }),
+    risk: 'low',
+    idempotent: false,
+    probe: false,
     async run(p) {
       runs.push(p.label);
       if (p.hold) await new Promise<void>((r) => (release = r));

@@ -1,10 +1,12 @@
 /** Handlers (remediators): one module per action family, served on `actions.*`. */
-export { ActionServer } from './action-server.js';
-export { defineAction, type ActionHandler, type ActionContext, type ActionOutcome } from './action.js';
+export { ActionServer, ServedActionsData } from './action-server.js';
+export { declareAction, defineAction, type ActionHandler, type ActionSpec, type ActionRisk, type ActionContext, type ActionOutcome } from './action.js';
+export { ACTION_REGISTRY, ACTION_CATALOGUE, actionSpec } from './action-registry.js';
+export { renderActionTable, replaceActionTable, ACTION_TABLE_START, ACTION_TABLE_END } from './action-table.js';
+export { servedActions, type ServedActionsOptions } from './served-actions.js';
 export { processRestart, targetHealth } from './process-actions.js';
 export { notifySend } from './notify-actions.js';
 export { HeartbeatTracker } from './heartbeat-tracker.js';
-export { ACTION_CATALOGUE, type ActionName } from './catalogue.js';
 export * from './errors.js';
 export { aclAssess, aclQuiet } from './acl-actions.js';
 export { busBlacklist, busUnblacklist, busPing } from './bus-actions.js';

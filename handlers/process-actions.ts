@@ -1,16 +1,36 @@
 import { z } from 'zod';
 import type { TargetRegistry } from '../targets/index.js';
-import { defineAction } from './action.js';
+import { declareAction, defineAction } from './action.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 
 const TargetParam = z.object({ target: z.string().min(1) }).strict();
 
+/** `process.restart`'s declaration (see the action registry). */
+export const processRestartSpec = declareAction({
+  name: 'process.restart',
+  description: 'Restart a registered target through its driver.',
+  params: TargetParam,
+  returns: '`{ target, previousPid, pid }`: stopped (SIGTERM + SIGCONT, SIGKILL after `stopGrace`) and started again through the target\'s driver',
+  risk: 'medium',
+  idempotent: false,
+  probe: false,
+});
+
+/** `target.health`'s declaration. */
+export const targetHealthSpec = declareAction({
+  name: 'target.health',
+  description: 'Probe a target: running, heartbeat fresh, HTTP health 200.',
+  params: TargetParam,
+  returns: '`{ healthy, running, pid, heartbeatAgeMs, httpStatus }`: healthy when running, heartbeat no older than 2 intervals, health URL 200',
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
+
 /** `process.restart`: stops the target (SIGTERM, SIGKILL after its grace) and starts it again. */
 export function processRestart(targets: TargetRegistry) {
   return defineAction({
-    name: 'process.restart',
-    description: 'Restart a registered target through its driver.',
-    params: TargetParam,
+    ...processRestartSpec,
     async run(p) {
       const t = targets.get(p.target);
       const before = t.driver.status().pid;
@@ -23,9 +43,7 @@ export function processRestart(targets: TargetRegistry) {
 /** `target.health` (a probe): process running, heartbeat fresh, and the health URL answering 200. */
 export function targetHealth(targets: TargetRegistry, beats: HeartbeatTracker) {
   return defineAction({
-    name: 'target.health',
-    description: 'Probe a target: running, heartbeat fresh, HTTP health 200.',
-    params: TargetParam,
+    ...targetHealthSpec,
     async run(p) {
       const t = targets.get(p.target);
       const status = t.driver.status();

@@ -2,7 +2,7 @@ import { setPriority } from 'node:os';
 import { z } from 'zod';
 import { Duration } from '../config/index.js';
 import { attributeToTargets, listProcUsage, measureCpu, readCommand, readProcUsage, type TargetRegistry } from '../targets/index.js';
-import { defineAction } from './action.js';
+import { declareAction, defineAction } from './action.js';
 import { ProcessRefusedError } from './errors.js';
 import type { ClearedProcess, ProcessGuard, ProcessOp } from './process-guard.js';
 
@@ -138,6 +138,64 @@ function renice(c: ClearedProcess, nice: number): { previousNice: number; nice: 
   return { previousNice: c.nice, nice };
 }
 
+/** `process.throttle`'s declaration (see the action registry). */
+export const processThrottleSpec = declareAction({
+  name: 'process.throttle',
+  description: "Renice hot processes inside registered, non-critical targets' trees.",
+  params: z
+    .object({ target: z.string().min(1).optional(), nice: Nice.default(10), minCpuPct: z.number().min(0).default(10), sample: Duration.default(100) })
+    .strict(),
+  returns: '`{ throttled: [{ pid, command, cpuPct, target, previousNice, nice }], skipped: [{ …, rule, reason }], gone, count }`: renices processes using ≥ `minCpuPct` of a core inside the target\'s tree (all targets when none); raises niceness only',
+  risk: 'medium',
+  idempotent: true,
+  probe: false,
+});
+
+/** `process.kill_runaway`'s declaration. Medium, not high: S03's playbook runs it without approval. */
+export const processKillRunawaySpec = declareAction({
+  name: 'process.kill_runaway',
+  description: "Kill runaway processes (CPU above minCpuPct) inside registered, non-protected targets' trees.",
+  params: z
+    .object({
+      target: z.string().min(1).optional(),
+      minCpuPct: z.number().min(0).default(50),
+      sample: Duration.default(100),
+      /** Decide on an earlier measurement (the identify step's), not one taken after a throttle. */
+      measured: z.array(Measured.loose()).optional(),
+      signal: Signal.default('SIGTERM'),
+      grace: Duration.default(2000),
+    })
+    .strict(),
+  returns: '`{ killed: [{ pid, command, cpuPct, target, signal, forced, exitMs }], skipped, gone, count }`: SIGKILL after `grace`; with `measured` (e.g. `{{ steps.identify.result.top }}`) it decides on that earlier measurement, each process still pinned by start time and cleared by the guard',
+  risk: 'medium',
+  idempotent: false,
+  probe: false,
+});
+
+/** `process.kill`'s declaration: one process by pid, chosen by the playbook, so high (approval by default). */
+export const processKillSpec = declareAction({
+  name: 'process.kill',
+  description: "Kill one process inside a registered, non-protected target's tree.",
+  params: z
+    .object({ pid: Pid, startTime: z.number().int().nonnegative().optional(), target: z.string().min(1).optional(), signal: Signal.default('SIGTERM'), grace: Duration.default(2000) })
+    .strict(),
+  returns: '`{ pid, killed, gone, target, command, … }` when the guard clears the process',
+  risk: 'high',
+  idempotent: true,
+  probe: false,
+});
+
+/** `process.renice`'s declaration. */
+export const processReniceSpec = declareAction({
+  name: 'process.renice',
+  description: "Renice one process inside a registered, non-critical target's tree.",
+  params: z.object({ pid: Pid, startTime: z.number().int().nonnegative().optional(), target: z.string().min(1).optional(), nice: Nice.default(10) }).strict(),
+  returns: '`{ pid, throttled, gone, previousNice, nice }` when the guard clears the process',
+  risk: 'medium',
+  idempotent: true,
+  probe: false,
+});
+
 async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const end = performance.now() + timeoutMs;
   while (!check()) {
@@ -150,11 +208,7 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boole
 /** `process.throttle`: renice the hot processes of non-critical targets (the named one, or all). */
 export function processThrottle(registry: TargetRegistry, guard: ProcessGuard) {
   return defineAction({
-    name: 'process.throttle',
-    description: "Renice hot processes inside registered, non-critical targets' trees.",
-    params: z
-      .object({ target: z.string().min(1).optional(), nice: Nice.default(10), minCpuPct: z.number().min(0).default(10), sample: Duration.default(100) })
-      .strict(),
+    ...processThrottleSpec,
     async run(p, ctx) {
       const found = await hotProcesses(registry, guard, p.target, p.minCpuPct, p.sample);
       const r = await forEachCleared(guard, 'throttle', found, async (c, picked) => {
@@ -170,19 +224,7 @@ export function processThrottle(registry: TargetRegistry, guard: ProcessGuard) {
 /** `process.kill_runaway`: kill processes above `minCpuPct` inside registered, non-protected targets' trees. */
 export function processKillRunaway(registry: TargetRegistry, guard: ProcessGuard) {
   return defineAction({
-    name: 'process.kill_runaway',
-    description: "Kill runaway processes (CPU above minCpuPct) inside registered, non-protected targets' trees.",
-    params: z
-      .object({
-        target: z.string().min(1).optional(),
-        minCpuPct: z.number().min(0).default(50),
-        sample: Duration.default(100),
-        /** Decide on an earlier measurement (the identify step's), not one taken after a throttle. */
-        measured: z.array(Measured.loose()).optional(),
-        signal: Signal.default('SIGTERM'),
-        grace: Duration.default(2000),
-      })
-      .strict(),
+    ...processKillRunawaySpec,
     async run(p, ctx) {
       const found = await hotProcesses(registry, guard, p.target, p.minCpuPct, p.sample, p.measured);
       const r = await forEachCleared(guard, 'kill', found, async (c, picked) => {
@@ -198,11 +240,7 @@ export function processKillRunaway(registry: TargetRegistry, guard: ProcessGuard
 /** `process.kill`: kill one process by pid, if the guard clears it. */
 export function processKill(guard: ProcessGuard) {
   return defineAction({
-    name: 'process.kill',
-    description: "Kill one process inside a registered, non-protected target's tree.",
-    params: z
-      .object({ pid: Pid, startTime: z.number().int().nonnegative().optional(), target: z.string().min(1).optional(), signal: Signal.default('SIGTERM'), grace: Duration.default(2000) })
-      .strict(),
+    ...processKillSpec,
     async run(p) {
       const c = guard.clear(p.pid, 'kill', { target: p.target, startTime: p.startTime });
       const t = c && (await terminate(c, p.signal, p.grace));
@@ -215,9 +253,7 @@ export function processKill(guard: ProcessGuard) {
 /** `process.renice`: throttle one process by pid, if the guard clears it. */
 export function processRenice(guard: ProcessGuard) {
   return defineAction({
-    name: 'process.renice',
-    description: "Renice one process inside a registered, non-critical target's tree.",
-    params: z.object({ pid: Pid, startTime: z.number().int().nonnegative().optional(), target: z.string().min(1).optional(), nice: Nice.default(10) }).strict(),
+    ...processReniceSpec,
     async run(p) {
       const c = guard.clear(p.pid, 'throttle', { target: p.target, startTime: p.startTime });
       const n = c && renice(c, p.nice);

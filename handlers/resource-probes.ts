@@ -2,11 +2,41 @@ import { z } from 'zod';
 import { Duration } from '../config/index.js';
 import { cpuPctBetween, readCpuTicks, readMemory } from '../monitors/index.js';
 import { attributeToTargets, listProcUsage, measureCpu, readCommand, type TargetRegistry } from '../targets/index.js';
-import { defineAction } from './action.js';
+import { declareAction, defineAction } from './action.js';
 import type { ProcessGuard } from './process-guard.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** `resource.cpu`'s declaration (see the action registry). */
+export const resourceCpuSpec = declareAction({
+  name: 'resource.cpu',
+  description: 'Probe machine-wide CPU: how long it has stayed under a threshold.',
+  params: z
+    .object({
+      below: z.number().min(0).max(100).default(60),
+      holdFor: Duration.default(3000),
+      every: Duration.refine((v) => v >= 50, 'every must be at least 50ms').default(250),
+      maxWait: Duration.default(10_000),
+      target: z.string().optional(),
+    })
+    .strict(),
+  returns: '`{ cpuPct, heldMs, maxPct, below, samples }`: samples machine CPU every `every` until it stayed under `below` for `holdFor` (or `maxWait`, capped below the caller\'s timeout)',
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
+
+/** `process.top`'s declaration. */
+export const processTopSpec = declareAction({
+  name: 'process.top',
+  description: 'Identify the top CPU consumers and the targets they belong to.',
+  params: z.object({ limit: z.number().int().min(1).max(50).default(5), sample: Duration.default(100), target: z.string().optional() }).strict(),
+  returns: '`{ cpuPct, top: [{ pid, command, cpuPct, memBytes, memPct, target, startTime, critical, protected }], hottestTarget }`: CPU of every process over `sample`, each mapped to the target whose tree holds it',
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
 
 /**
  * `resource.cpu` (a probe): samples machine-wide CPU every `every` until it has stayed under
@@ -15,17 +45,7 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
  */
 export function resourceCpu() {
   return defineAction({
-    name: 'resource.cpu',
-    description: 'Probe machine-wide CPU: how long it has stayed under a threshold.',
-    params: z
-      .object({
-        below: z.number().min(0).max(100).default(60),
-        holdFor: Duration.default(3000),
-        every: Duration.refine((v) => v >= 50, 'every must be at least 50ms').default(250),
-        maxWait: Duration.default(10_000),
-        target: z.string().optional(),
-      })
-      .strict(),
+    ...resourceCpuSpec,
     async run(p, ctx) {
       const started = performance.now();
       // answer before the caller gives up, so it sees the last reading rather than a timeout
@@ -58,9 +78,7 @@ export function resourceCpu() {
 /** `process.top`: the hottest processes over `sample` (scheduler ns, so 100 ms is precise), each with the registered target owning it. */
 export function processTop(registry: TargetRegistry, guard: ProcessGuard) {
   return defineAction({
-    name: 'process.top',
-    description: 'Identify the top CPU consumers and the targets they belong to.',
-    params: z.object({ limit: z.number().int().min(1).max(50).default(5), sample: Duration.default(100), target: z.string().optional() }).strict(),
+    ...processTopSpec,
     async run(p) {
       const before = readCpuTicks();
       const procs = listProcUsage();

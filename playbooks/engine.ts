@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
 import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import { sendNotification } from './notifier.js';
@@ -46,6 +46,8 @@ export interface EngineStats {
   cooldown: number;
   /** Refused because the playbook's flap budget on the target ran out. */
   budgetRefused: number;
+  /** Events of a catalogued kind whose data broke its schema: dead-lettered, never matched. */
+  invalid: number;
 }
 
 /**
@@ -60,6 +62,8 @@ export class PlaybookEngine {
   readonly #runs: RunRecord[] = [];
   /** Ids of the events that started the kept runs: a redelivered event is spotted without a scan. */
   readonly #runEvents = new Set<string>();
+  /** The latest event attached to an active run of a playbook with `backoff`, by run id: tried again if the run does not resolve. */
+  readonly #pending = new Map<string, Envelope<unknown>>();
   readonly #idle = new Set<() => void>();
   /** What worked before, per event signature: breaks ties between playbooks of equal priority. */
   readonly runbook = new RunbookMemory();
@@ -70,7 +74,7 @@ export class PlaybookEngine {
   readonly #journal: RunJournal | undefined;
   #intake: DurableConsumer<z.ZodUnknown> | null = null;
   #playbooks: LoadedPlaybook[];
-  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0 };
+  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0, invalid: 0 };
   readonly bus: BusClient;
   readonly log: Logger;
 
@@ -87,7 +91,7 @@ export class PlaybookEngine {
 
   /** Subscribes to events (queue group `engine`), approvals and budget resets. */
   start(): void {
-    this.bus.subscribe(subjects.eventsAll, z.unknown(), (env) => this.handleEvent(env), { queue: 'engine' });
+    this.bus.subscribe(subjects.eventsAll, z.unknown(), (env, msg) => this.handleEvent(env, msg.subject), { queue: 'engine' });
     this.#startControl();
   }
 
@@ -107,7 +111,7 @@ export class PlaybookEngine {
     await ensureStream(this.bus, DURABLE_STREAMS.events);
     this.#intake = await DurableConsumer.start(
       this.bus,
-      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env) => this.#onEvent(env) },
+      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env, info) => this.#onEvent(env, info.subject) },
       this.log,
     );
   }
@@ -172,13 +176,24 @@ export class PlaybookEngine {
     return this.#gate.select(env).chosen;
   }
 
-  handleEvent(env: Envelope<unknown>): void {
-    void this.#onEvent(env);
+  /** Handles one event received on `subject` (default: the envelope's). */
+  handleEvent(env: Envelope<unknown>, subject = env.subject ?? ''): void {
+    void this.#onEvent(env, subject);
   }
 
-  /** Handles one event; resolves once a run it started is journaled. */
-  #onEvent(env: Envelope<unknown>): Promise<void> {
+  /**
+   * Handles one event; resolves once a run it started is journaled. An event of a catalogued kind
+   * whose data breaks its schema is dead-lettered with the reason and resolves (so the durable
+   * consumer acknowledges it: it is never redelivered).
+   */
+  #onEvent(env: Envelope<unknown>, subject: string): Promise<void> {
     this.stats.events++;
+    const problem = eventProblem(subject, env.data);
+    if (problem) {
+      this.stats.invalid++;
+      this.bus.deadletterRaw(subject, JSON.stringify(env), problem);
+      return Promise.resolve();
+    }
     if (this.#journal && this.#runEvents.has(env.id)) {
       this.log.debug({ eventId: env.id }, 'event redelivered after its run was journaled; ignored');
       return Promise.resolve();
@@ -196,6 +211,7 @@ export class PlaybookEngine {
     if (active) {
       active.attached++;
       this.stats.attached++;
+      if (pb.playbook.backoff && pb.playbook.name === active.playbook) this.#pending.set(active.runId, env);
       return Promise.resolve();
     }
     const now = Date.now();
@@ -220,12 +236,12 @@ export class PlaybookEngine {
           const why = sel.byRunbook ? 'equal priority; the runbook prefers what worked last time' : 'highest priority chosen';
           this.log.info({ ...fields, candidates: sel.candidates, runbook: this.runbook.outcome(env.subject ?? '', pb.playbook.name) }, `several playbooks match; ${why}`);
         }
-        return this.#start(pb, env, target, now);
+        return this.#start(pb, env, target, now, adm.delayMs);
     }
   }
 
-  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): Promise<void> {
-    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0 };
+  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number, delayMs = 0): Promise<void> {
+    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0, ...(delayMs ? { notBefore: now + delayMs } : {}) };
     this.stats.started++;
     return this.#launch(pb, run, env);
   }
@@ -247,6 +263,10 @@ export class PlaybookEngine {
         if (run.status !== 'running') this.runbook.record(env.subject ?? '', run.playbook, run.status);
         this.#active.delete(target);
         this.#gate.ended(pb, target, Date.now());
+        const pending = this.#pending.get(run.runId);
+        this.#pending.delete(run.runId);
+        // the problem came back while a back-off playbook's run was failing: try again, through the gate
+        if (pending && run.status !== 'resolved' && run.status !== 'running') void this.#route(pending);
         if (this.#active.size === 0) for (const f of [...this.#idle]) f();
       });
     return journaled;

@@ -2,7 +2,7 @@ import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PlaybookInvalidData, PlaybookReloadedData } from '../bus/index.js';
-import { engineHarness, TEST_ACTIONS } from '../test/engine-harness.js';
+import { engineHarness, TEST_ACTION_NAMES, TEST_ACTIONS } from '../test/engine-harness.js';
 import { setup } from '../test/setup.js';
 import { loadPlaybookDir, watchPlaybookLibrary } from './index.js';
 
@@ -17,7 +17,8 @@ describe('hot reload of the playbook folder', () => {
     writeFileSync(file, version('test.fix'));
     const initial = loadPlaybookDir(dir, { actions: TEST_ACTIONS });
     const h = await engineHarness(ctx, initial);
-    ctx.defer(watchPlaybookLibrary(h.engine, dir, TEST_ACTIONS, initial, 50));
+    // as in a stack without a managed nats-server: bus.blacklist is known but no running handler serves it
+    ctx.defer(watchPlaybookLibrary(h.engine, dir, { actions: TEST_ACTIONS, served: TEST_ACTION_NAMES.filter((a) => a !== 'bus.blacklist') }, initial, 50));
 
     await h.emit('events.test.hot', 'a');
     await h.endFor('a');
@@ -37,6 +38,10 @@ describe('hot reload of the playbook folder', () => {
     await h.emit('events.test.hot', 'c');
     await h.endFor('c');
     expect(h.requests.map((r) => `${r.target}:${r.action}`)).toEqual(['a:test.fix', 'b:test.other', 'c:test.other']);
+
+    writeFileSync(file, version('bus.blacklist'));
+    const unserved = PlaybookInvalidData.parse((await h.until((s) => s.subject === 'events.playbook.invalid' && (s.env.data as { problems: string[] }).problems.some((p) => p.includes('bus.blacklist')))).env.data);
+    expect(unserved).toMatchObject({ kept: 'hot', problems: [expect.stringMatching(new RegExp(`^${file}:6:13: steps\\.0\\.action: no running handler serves "bus\\.blacklist"`))] });
 
     writeFileSync(join(dir, 'twin.yaml'), version('test.fix'));
     const dup = PlaybookInvalidData.parse((await h.until((s) => s.subject === 'events.playbook.invalid' && (s.env.data as { file: string }).file.endsWith('twin.yaml'))).env.data);

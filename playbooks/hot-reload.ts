@@ -2,17 +2,18 @@ import { formatProblem } from '../config/index.js';
 import { subjects, type PlaybookInvalidData, type PlaybookReloadedData } from '../bus/index.js';
 import type { PlaybookEngine } from './engine.js';
 import { PlaybookWatcher } from './library.js';
-import type { LoadedPlaybook } from './loader.js';
+import type { LoadedPlaybook, LoadOptions } from './loader.js';
 
 /**
  * Keeps an engine's playbooks in step with their folder: a valid new version of a file replaces
  * the old one; an invalid one is logged and published on `events.playbook.invalid` and the old
- * version stays in force; an accepted change is published on `events.playbook.reloaded`. Returns the function that stops watching.
+ * version stays in force; an accepted change is published on `events.playbook.reloaded`. `load.served` (the actions the
+ * running handlers serve) refuses a change naming an action none serves, as at start. Returns the function that stops watching.
  */
-export function watchPlaybookLibrary(engine: PlaybookEngine, dir: string, actions: readonly string[], initial: LoadedPlaybook[], debounceMs?: number): () => void {
+export function watchPlaybookLibrary(engine: PlaybookEngine, dir: string, load: LoadOptions, initial: LoadedPlaybook[], debounceMs?: number): () => void {
   const watcher = new PlaybookWatcher({
     dir,
-    actions,
+    ...load,
     initial,
     debounceMs,
     log: engine.log.child({ component: 'playbook-watcher' }),

@@ -1,10 +1,10 @@
 /** Playbooks: the YAML library, its schema, and the engine that runs them. */
 export { PlaybookEngine, type EngineOptions, type EngineStats } from './engine.js';
 export type { RunRecord, StepRecord, RunStatus, StepStatus, StepStage } from './run-record.js';
-export { parsePlaybook, loadPlaybookFile, type LoadedPlaybook, type LoadOptions } from './loader.js';
+export { parsePlaybook, loadPlaybookFile, refuseUnserved, unservedActions, type LoadedPlaybook, type LoadOptions, type ActionRef, type ActionTraits } from './loader.js';
 export { loadPlaybookDir, PlaybookWatcher, type PlaybookWatcherOptions, type ReloadOutcome } from './library.js';
 export { PlaybookSchema, type Playbook, type Step, type FailureStep } from './schema.js';
-export { playbookJsonSchema, playbookJsonSchemaText } from './json-schema.js';
+export { playbookJsonSchema, playbookJsonSchemaText, type DocumentedAction } from './json-schema.js';
 export { explainPlaybook, formatExplanation, readEventFile, type Explanation } from './explain.js';
 export { render } from './template.js';
 export * from './errors.js';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { AclEventData } from '../bus/index.js';
 import { loadPlaybookDir } from './index.js';
 import { engineHarness, TEST_ACTIONS } from '../test/engine-harness.js';
 import { setup } from '../test/setup.js';
@@ -15,7 +16,9 @@ describe('library playbook message-bus-acl-violation', () => {
         : { status: 'ok', result: { count: 12, subjects: ['actions.process.restart'] } },
     );
     const end = h.endFor('engine');
-    await h.emit('events.acl.spam', 'engine', { rule: 'spam', actor: 'engine', count: 12, windowMs: 1000 });
+    const at = new Date().toISOString();
+    const spam: AclEventData = { rule: 'spam', actor: 'engine', kind: 'role', count: 12, threshold: 10, windowMs: 1000, total: 12, subjects: ['actions.process.restart'], firstAt: at, lastAt: at };
+    await h.emit('events.acl.spam', 'engine', spam);
     expect((await end).phase).toBe('failed');
     const notify = h.requests.filter((r) => r.action === 'notify.send');
     expect(notify).toHaveLength(1);

@@ -3,7 +3,7 @@ import { isNode, type Document, type LineCounter } from 'yaml';
 import { ConfigFileError, parseYamlWith, type FileProblem } from '../config/index.js';
 import { ExpressionError } from './errors.js';
 import { compileExpression, type Compiled, type ExpressionScope } from './expression.js';
-import { PlaybookSchema, type AnyStep, type FailureStep, type Playbook, type Step } from './schema.js';
+import { PlaybookSchema, type AnyStep, type FailureStep, type Playbook, type Risk, type Step } from './schema.js';
 import { templateFields } from './template.js';
 
 /** A checked playbook with its expressions compiled once and its on_failure steps given ids. */
@@ -20,11 +20,52 @@ export interface LoadedPlaybook {
   onFailure: AnyStep[];
   /** Each main step's `on_failure` steps, ids filled in (`<step>.on_failure.1`, …). */
   stepFailure: Map<string, AnyStep[]>;
+  /** Every action the playbook names, with where: checked again against the handlers running. */
+  actionRefs: ActionRef[];
+  /** The actions it names that are read-only probes: called by request/reply, not through the durable stream. */
+  probes: ReadonlySet<string>;
+}
+
+/** Where a playbook names an action (`steps.0.action`, `steps.1.verify.probe`, …). */
+export interface ActionRef {
+  action: string;
+  line: number;
+  col: number;
+  field: string;
+}
+
+/** What the loader knows of an action (the handlers' registry entries fit): its default risk, whether it is a probe. */
+export interface ActionTraits {
+  name: string;
+  /** The risk of a step that does not say (`high` → approval required). Default `low`. */
+  risk?: Risk;
+  /** A read-only probe: the engine calls it by request/reply. */
+  probe?: boolean;
 }
 
 export interface LoadOptions {
-  /** Actions that handlers provide; a playbook naming another is refused. */
-  actions: readonly string[];
+  /** Actions that handlers provide (names, or registry entries with their traits); a playbook naming another is refused. */
+  actions: readonly (string | ActionTraits)[];
+  /** Actions the running handlers serve; when given, a playbook naming another is refused too. */
+  served?: readonly string[];
+}
+
+const traitsOf = (actions: LoadOptions['actions']): Map<string, ActionTraits> =>
+  new Map(actions.map((a) => (typeof a === 'string' ? [a, { name: a }] : [a.name, a])));
+
+/** The problems of playbooks naming actions no running handler serves (empty when all are served). */
+export function unservedActions(playbooks: readonly LoadedPlaybook[], served: readonly string[]): FileProblem[] {
+  return playbooks.flatMap((pb) =>
+    pb.actionRefs
+      .filter((r) => !served.includes(r.action))
+      .map((r) => ({ file: pb.file, line: r.line, col: r.col, field: r.field, message: `no running handler serves "${r.action}" (served: ${[...served].sort().join(', ') || 'none'})` })),
+  );
+}
+
+/** Refuses playbooks that name an action no running handler serves, with file:line:col and field. */
+export function refuseUnserved(playbooks: readonly LoadedPlaybook[], served: readonly string[], where = 'playbooks'): void {
+  const problems = unservedActions(playbooks, served);
+  if (problems.length) throw new ConfigFileError(where, problems);
 }
 
 type Path = (string | number)[];
@@ -85,8 +126,16 @@ export function parsePlaybook(file: string, text: string, opts: LoadOptions): Lo
       for (const [k, x] of Object.entries(v)) checkTemplates(x, [...path, k], roots, earlier);
     }
   };
+  const traits = traitsOf(opts.actions);
+  const actionRefs: ActionRef[] = [];
+  const probes = new Set<string>();
   const checkAction = (name: string | undefined, path: Path) => {
-    if (name && !opts.actions.includes(name)) at(path, `no handler provides "${name}" (available: ${opts.actions.join(', ')})`);
+    if (!name) return;
+    if (!traits.has(name)) return at(path, `no handler provides "${name}" (available: ${[...traits.keys()].join(', ')})`);
+    const ref = { action: name, ...locate(doc, lines, text, path), field: path.join('.') };
+    actionRefs.push(ref);
+    if (traits.get(name)!.probe) probes.add(name);
+    if (opts.served && !opts.served.includes(name)) problems.push({ file, ...ref, message: `no running handler serves "${name}" (served: ${[...opts.served].sort().join(', ') || 'none'})` });
   };
 
   const when = pb.on.when ? compile(pb.on.when, ['on', 'when'], 'trigger') : undefined;
@@ -126,6 +175,7 @@ export function parsePlaybook(file: string, text: string, opts: LoadOptions): Lo
   pb.steps.forEach((s, i) => {
     const path: Path = ['steps', i];
     checkStep(s, s.id, path, mainIds.slice(0, i));
+    if (s.action && s.risk === undefined) s.risk = traits.get(s.action)?.risk ?? 'low';
     if (s.undo) {
       checkAction(s.undo.action, [...path, 'undo', 'action']);
       checkTemplates(s.undo.with, [...path, 'undo', 'with'], ['event', 'steps'], mainIds.slice(0, i + 1));
@@ -135,7 +185,7 @@ export function parsePlaybook(file: string, text: string, opts: LoadOptions): Lo
   const onFailure = failureList(pb.on_failure, '', ['on_failure']);
 
   if (problems.length) throw new ConfigFileError(file, problems);
-  return { file, playbook: pb, when, expects, conditions, onFailure, stepFailure };
+  return { file, playbook: pb, when, expects, conditions, onFailure, stepFailure, actionRefs, probes };
 }
 
 /** Reads and checks one playbook file. */

@@ -67,11 +67,13 @@ export class RunExecutor {
       // a resumed run always announces itself again, so the recorder and the dashboard see it
       this.#phase('started', { detail: { ...detail, resumed: true, finishedSteps: this.resume.steps.length } });
     } else {
-      this.#log.info('run started');
-      this.#phase('started', { detail });
+      const backoffMs = Math.max(0, (this.run.notBefore ?? 0) - this.run.startedAt);
+      this.#log.info(backoffMs ? { backoffMs } : {}, backoffMs ? 'run started; backing off before its first step' : 'run started');
+      this.#phase('started', { detail: { ...detail, ...(backoffMs ? { backoffMs } : {}) } });
     }
     let outcome: RunOutcome;
     try {
+      await this.#backoff();
       outcome = await this.#main();
       if (outcome.kind !== 'resolved') {
         if (this.pb.playbook.rollback) await this.#rollback();
@@ -86,6 +88,12 @@ export class RunExecutor {
       outcome = { kind: 'failed', reason: `engine error: ${(e as Error).message}` };
     }
     await this.#finish(outcome);
+  }
+
+  /** Waits out the run's back-off (what is left of it after a resume); the timer never holds the process open. */
+  async #backoff(): Promise<void> {
+    const wait = (this.run.notBefore ?? 0) - Date.now();
+    if (wait > 0) await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
   }
 
   async #main(): Promise<RunOutcome> {

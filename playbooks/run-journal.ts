@@ -18,7 +18,7 @@ export interface InflightAttempt {
 
 /** What the journal holds for one unfinished run: enough to resume it where it stopped. */
 export interface JournalEntry {
-  run: Pick<RunRecord, 'runId' | 'playbook' | 'target' | 'eventId' | 'startedAt' | 'attached'>;
+  run: Pick<RunRecord, 'runId' | 'playbook' | 'target' | 'eventId' | 'startedAt' | 'attached' | 'notBefore'>;
   /** The event that started the run (the templates' `event`). */
   event: Envelope<unknown>;
   /** Finished steps, in the order they ran. */
@@ -75,8 +75,8 @@ export class RunJournal {
   }
 
   begin(run: RunRecord, event: Envelope<unknown>): Promise<void> {
-    const { runId, playbook, target, eventId, startedAt, attached } = run;
-    const entry: JournalEntry = { run: { runId, playbook, target, eventId, startedAt, attached }, event, steps: [] };
+    const { runId, playbook, target, eventId, startedAt, attached, notBefore } = run;
+    const entry: JournalEntry = { run: { runId, playbook, target, eventId, startedAt, attached, ...(notBefore ? { notBefore } : {}) }, event, steps: [] };
     this.#entries.set(runId, entry);
     return this.#write(entry);
   }

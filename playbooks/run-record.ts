@@ -33,6 +33,8 @@ export interface RunRecord {
   startedAt: number;
   endedAt?: number;
   steps: StepRecord[];
+  /** Back-off: the run's first step waits until this time (epoch ms). */
+  notBefore?: number;
   /** Matching events that arrived while this run was active and were attached to it. */
   attached: number;
   reason?: string;

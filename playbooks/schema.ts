@@ -12,9 +12,11 @@ const StepId = z
   .string()
   .regex(/^[A-Za-z_][\w-]*$/, 'step ids use letters, digits, "_" or "-", starting with a letter')
   .describe('Step id, unique in the playbook; later steps read its outputs as steps.<id>.result.');
+/** How an action name is written; `playbooks/schema.json` replaces it by the registry's enum. */
+export const ACTION_NAME_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ActionName = z
   .string()
-  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'an action is written <handler>.<verb>, e.g. process.restart')
+  .regex(ACTION_NAME_PATTERN, 'an action is written <handler>.<verb>, e.g. process.restart')
   .describe('<handler>.<verb> of an action a handler provides.');
 const Expression = z.string().min(1).describe('A CEL expression (Common Expression Language).');
 const Timeout = Duration.default(10_000).describe('How long to wait for one result, e.g. 10s.');
@@ -49,7 +51,8 @@ export const UndoSchema = z
   .strict()
   .describe('The action that reverses this step; run in reverse order when the run does not resolve.');
 
-export const Risk = z.enum(['low', 'medium', 'high']).describe('high makes approval required unless approval: none is given.');
+export const Risk = z.enum(['low', 'medium', 'high']).describe("Default: the action's declared risk. high makes approval required unless approval: none is given.");
+export type Risk = z.infer<typeof Risk>;
 export const Approval = z.enum(['required', 'none']).describe('required: wait for an operator on approvals.<runId> first.');
 
 /** The fields every step kind shares (main steps and on_failure steps). */
@@ -124,6 +127,16 @@ export const BudgetSchema = z
   .strict()
   .describe('Flap budget: beyond it publish events.playbook.budget_exhausted, notify, and refuse runs until the window passes or an operator resets it.');
 
+export const BackoffSchema = z
+  .object({
+    initial: Duration.default(10_000).describe('Wait before the second run in a row on a target (the first runs at once).'),
+    factor: z.number().min(1).max(10).default(2).describe('Each further run in a row waits this many times longer.'),
+    max: Duration.default(300_000).describe('The wait never exceeds this.'),
+    reset: Duration.default(600_000).describe('A run that starts this long after the previous one ended on the target is first in a row again (runs at once).'),
+  })
+  .strict()
+  .describe('Restart back-off (like Kubernetes CrashLoopBackOff): runs in a row on one target wait initial, initial×factor, … up to max; an event attached to a run that did not resolve is tried again through the trigger (back-off, budget) when it ends.');
+
 export const PlaybookSchema = z
   .object({
     $schema: z.string().optional().describe('Path or URL of schema.json, for editors.'),
@@ -132,6 +145,7 @@ export const PlaybookSchema = z
     priority: z.number().int().default(0).describe('Higher wins when several playbooks match one event.'),
     on: TriggerSchema,
     budget: BudgetSchema.optional(),
+    backoff: BackoffSchema.optional(),
     rollback: z.boolean().default(true).describe('Run the undo of completed steps, newest first, when the run does not resolve.'),
     steps: z.array(StepSchema).min(1),
     on_failure: z.array(FailureStepSchema).default([]).describe('Steps run after a failed run (after rollback).'),

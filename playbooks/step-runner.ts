@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ActionResultData, newId, RequestTimeoutError, subjects, type BusClient, type RunPhase } from '../bus/index.js';
+import { ActionResultData, newId, NoRespondersError, RequestTimeoutError, subjects, type BusClient, type RunPhase } from '../bus/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import { evaluateBool } from './expression.js';
 import type { LoadedPlaybook } from './loader.js';
@@ -186,24 +186,26 @@ export class StepRunner {
     return { ...base, params, status: 'failed', result: last, attempts, durationMs: performance.now() - started, error: `not verified within ${v.within} ms: ${lastError}` };
   }
 
-  /** Calls one action and waits for its result; a timeout or bus error is a `failed` result. */
+  /**
+   * Calls one action and waits for its result; a timeout or bus error is a `failed` result. A
+   * read-only probe goes by request/reply on `actions.<family>.<verb>.probe` (nothing stored, no
+   * idempotency key); any other action through the durable stream, answered on `results.<actionId>`.
+   */
   async call(action: string, params: unknown, timeoutMs: number, key?: string): Promise<{ status: ActionResultData['status']; result: Record<string, unknown>; error: string }> {
     const [family, verb] = action.split('.') as [string, string];
     const actionId = newId();
     const target = this.d.run.target === '_global' ? undefined : this.d.run.target;
+    const probe = this.d.pb.probes.has(action);
+    const request = { actionId, runId: this.d.run.runId, action, target, params, timeoutMs, ...(key && !probe ? { idempotencyKey: key } : {}) };
     try {
-      const env = await this.d.bus.call(
-        subjects.action(family, verb),
-        actionId,
-        { actionId, runId: this.d.run.runId, action, target, params, timeoutMs, ...(key ? { idempotencyKey: key } : {}) },
-        ActionResultData,
-        timeoutMs,
-        { target },
-      );
+      const env = probe
+        ? await this.d.bus.request(subjects.probe(family, verb), 'action.request', request, ActionResultData, timeoutMs, { target })
+        : await this.d.bus.call(subjects.action(family, verb), actionId, request, ActionResultData, timeoutMs, { target });
       const r = env.data;
       return { status: r.status, result: r.result, error: r.error?.message ?? (r.status === 'ok' ? '' : `action ${r.status}`) };
     } catch (e) {
-      const error = e instanceof RequestTimeoutError ? `no result from ${action} within ${timeoutMs} ms` : (e as Error).message;
+      const error =
+        e instanceof RequestTimeoutError ? `no result from ${action} within ${timeoutMs} ms` : e instanceof NoRespondersError ? `no running handler serves ${action}` : (e as Error).message;
       return { status: 'failed', result: {}, error };
     }
   }

@@ -7,7 +7,8 @@ import { render } from './template.js';
 
 /** Why an event did or did not start a run of the playbook it matched. */
 export type Admission =
-  | { kind: 'start' }
+  /** `delayMs`: the back-off wait before the run's first step (0: at once). */
+  | { kind: 'start'; delayMs: number }
   | { kind: 'deduplicated'; key: string; untilMs: number }
   | { kind: 'cooldown'; untilMs: number }
   /** `first`: the budget has just run out (publish `events.playbook.budget_exhausted` and notify). */
@@ -80,6 +81,8 @@ export class TriggerGate {
   readonly #dedupe = new Map<string, number>();
   readonly #cooldown = new Map<string, number>();
   readonly #budget = new FlapBudget();
+  /** Back-off per playbook + target: runs in a row and when the last one ended. */
+  readonly #streak = new Map<string, { count: number; lastEnd: number }>();
   #lastPrune = 0;
 
   constructor(private playbooks: LoadedPlaybook[]) {}
@@ -130,17 +133,35 @@ export class TriggerGate {
       const b = this.#budget.take(name + SEP + target, budget.runs, budget.per, now);
       if (!b.ok) return { kind: 'budget_refused', first: b.first, untilMs: b.until };
     }
-    return { kind: 'start' };
+    return { kind: 'start', delayMs: this.#backoff(pb, target, now) };
+  }
+
+  /** The wait before a run that was just admitted: 0 for the first in a row, then initial × factor^(n-2), capped. */
+  #backoff(pb: LoadedPlaybook, target: string, now: number): number {
+    const b = pb.playbook.backoff;
+    if (!b) return 0;
+    const k = pb.playbook.name + SEP + target;
+    const s = this.#streak.get(k);
+    if (!s || now - s.lastEnd >= b.reset) {
+      this.#streak.set(k, { count: 1, lastEnd: Number.POSITIVE_INFINITY });
+      return 0;
+    }
+    s.count++;
+    s.lastEnd = Number.POSITIVE_INFINITY;
+    return Math.round(Math.min(b.max, b.initial * b.factor ** (s.count - 2)));
   }
 
   /** A run of `pb` on `target` ended: its cooldown starts now. */
   ended(pb: LoadedPlaybook, target: string, now: number): void {
     const c = pb.playbook.on.cooldown;
     if (c) this.#cooldown.set(pb.playbook.name + SEP + target, now + c);
+    const s = this.#streak.get(pb.playbook.name + SEP + target);
+    if (s) s.lastEnd = now;
   }
 
   /** Lifts the flap budget of `playbook` on `target`; says whether it was exhausted. */
   resetBudget(playbook: string, target: string): boolean {
+    this.#streak.delete(playbook + SEP + target);
     return this.#budget.reset(playbook + SEP + target);
   }
 
@@ -149,6 +170,8 @@ export class TriggerGate {
     this.#lastPrune = now;
     for (const [k, until] of this.#dedupe) if (until <= now) this.#dedupe.delete(k);
     for (const [k, until] of this.#cooldown) if (until <= now) this.#cooldown.delete(k);
+    const maxReset = Math.max(0, ...this.playbooks.map((p) => p.playbook.backoff?.reset ?? 0));
+    for (const [k, s] of this.#streak) if (s.lastEnd <= now - maxReset) this.#streak.delete(k);
     const maxPer = Math.max(0, ...this.playbooks.map((p) => p.playbook.budget?.per ?? 0));
     this.#budget.prune(now, maxPer);
   }

@@ -16,7 +16,7 @@ import {
 import type { Settings } from '../config/index.js';
 import {
   ActionServer,
-  ACTION_CATALOGUE,
+  ACTION_REGISTRY,
   HeartbeatTracker,
   IdempotencyLedger,
   notifySend,
@@ -31,7 +31,7 @@ import {
   targetHealth,
 } from '../handlers/index.js';
 import { HeartbeatWatchdog, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
-import { loadPlaybookDir, PlaybookEngine, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
+import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
@@ -92,7 +92,7 @@ export interface Stack {
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const { settings, log } = opts;
   const targets = opts.targets ?? loadTargets(settings.targetsFile);
-  const playbooks = opts.playbooks ?? loadPlaybookDir(settings.playbooksDir, { actions: ACTION_CATALOGUE });
+  const playbooks = opts.playbooks ?? loadPlaybookDir(settings.playbooksDir, { actions: ACTION_REGISTRY });
   const policy = loadAclPolicy(settings.aclFile);
   const monitorsConfig = loadMonitorsConfig(settings.monitorsFile);
   const homeostatPids: number[] = [process.pid];
@@ -165,6 +165,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => resourceMonitor.stop());
     cleanups.push(startHeartbeat(monitorBus, 'monitor', beatMs));
 
+    const acl = await startAclDefence({ settings, log, policy, nats, credentials, handlerBus, actions: server, store: blacklistStore, applied: blocked });
+    cleanups.push(() => acl.stop());
+    // every handler is registered: refuse a playbook naming an action none serves (e.g. bus.blacklist without a managed nats-server)
+    refuseUnserved(playbooks, server.actions, opts.playbooks ? 'playbooks' : settings.playbooksDir);
+
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
     cleanups.push(() => engineBus.close());
     const journal = await RunJournal.open(engineBus, log);
@@ -172,11 +177,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // durable bus: events through HOMEOSTAT_EVENTS; unfinished runs of the journal resume first
     await engine.startDurable();
     cleanups.push(() => engine.stop());
-    if (!opts.playbooks) cleanups.push(watchPlaybookLibrary(engine, settings.playbooksDir, ACTION_CATALOGUE, playbooks));
+    if (!opts.playbooks) cleanups.push(watchPlaybookLibrary(engine, settings.playbooksDir, { actions: ACTION_REGISTRY, served: server.actions }, playbooks));
     cleanups.push(startHeartbeat(engineBus, 'engine', beatMs));
     await Promise.all([handlerBus.flush(), monitorBus.flush(), engineBus.flush()]);
-    const acl = await startAclDefence({ settings, log, policy, nats, credentials, handlerBus, actions: server, store: blacklistStore, applied: blocked });
-    cleanups.push(() => acl.stop());
 
     let store: Store | null = null;
     let recorder: Recorder | null = null;

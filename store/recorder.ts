@@ -97,7 +97,8 @@ export class Recorder {
     }
     this.#bus.subscribe(subjects.eventsAll, z.unknown(), (env, msg) => this.#onEvent(env, msg.subject));
     this.#bus.subscribe(subjects.runsAll, RunPhaseData, (env, msg) => this.#onRunPhase(env, msg.subject));
-    this.#bus.subscribe('actions.>', ActionRequestData, (env) => this.#onActionRequest(env));
+    // mutating actions only: probes go by request/reply (`actions.<family>.<verb>.probe`); a verify step's polls are its step row (attempts, last result)
+    this.#bus.subscribe(subjects.actionsDurable, ActionRequestData, (env) => this.#onActionRequest(env));
     this.#bus.subscribe('results.>', ActionResultData, (env) => this.#onActionResult(env));
     this.#bus.subscribe('approvals.>', RecordedApprovalData, (env, msg) => this.#onApproval(env, msg.subject), { acceptBare: true });
     await this.#bus.flush();

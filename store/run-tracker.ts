@@ -144,7 +144,7 @@ export class RunTracker {
         action: typeof detail.action === 'string' ? detail.action : (first?.action ?? null),
         params: obj(detail.params) ?? first?.params ?? null, status: d.status ?? 'unknown', error: d.reason ?? null, exitCode: null, stdout: null,
         stderr: null, result: null, durationMs: d.durationMs ?? null,
-        attempt: typeof detail.attempt === 'number' ? detail.attempt : Math.max(1, actionIds.length),
+        attempt: typeof detail.attempts === 'number' ? detail.attempts : typeof detail.attempt === 'number' ? detail.attempt : Math.max(1, actionIds.length),
         healthBefore: obj(detail.healthBefore) ?? state.pendingHealth, healthAfter: obj(detail.healthAfter),
         startedAt: first?.requestedAt ?? (d.durationMs !== undefined ? new Date(at.getTime() - d.durationMs) : null), endedAt: at,
       },
@@ -158,6 +158,16 @@ export class RunTracker {
     state.pending = [];
     state.pendingHealth = null;
     state.steps.push(step);
+    // a probe's answer (by request/reply, so no action call recorded) is the step's own last result
+    const result = obj(detail.result);
+    if (result && (!actionIds.length || step.record.result === null)) {
+      step.record.result = result;
+      if (isHealth(result)) {
+        step.record.healthAfter ??= result;
+        const target = step.record.params?.target ?? env.target;
+        if (typeof target === 'string') this.#health.set(target, { ...result, at: at.toISOString() });
+      }
+    }
     this.#fillFromActions(step);
     const prev = state.steps[state.steps.length - 2];
     let previous: TrackedStep | null = null;

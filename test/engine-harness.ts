@@ -1,10 +1,13 @@
+import type { Msg } from '@nats-io/transport-node';
 import { ActionRequestData, EnvelopeSchema, subjects, type BusClient, type Envelope, type RunPhaseData } from '../bus/index.js';
-import { ACTION_CATALOGUE } from '../handlers/index.js';
-import { parsePlaybook, PlaybookEngine, type LoadedPlaybook } from '../playbooks/index.js';
+import { ACTION_REGISTRY } from '../handlers/index.js';
+import { parsePlaybook, PlaybookEngine, type ActionTraits, type LoadedPlaybook } from '../playbooks/index.js';
 import type { TestContext } from './setup.js';
 
-/** Actions the test remediator answers, beside the real catalogue. */
-export const TEST_ACTIONS = [...ACTION_CATALOGUE, 'test.fix', 'test.probe', 'test.undo', 'test.other'];
+/** Actions the test remediator answers: the registry's (with their default risk; probes by request/reply) and test ones. */
+export const TEST_ACTIONS: readonly (string | ActionTraits)[] = [...ACTION_REGISTRY, 'test.fix', 'test.probe', 'test.undo', 'test.other'];
+/** The names of {@link TEST_ACTIONS}. */
+export const TEST_ACTION_NAMES: readonly string[] = TEST_ACTIONS.map((a) => (typeof a === 'string' ? a : a.name));
 
 /** What the test remediator answers to one request; `silent` sends no result (the engine times out). */
 export type Answer = { status: 'ok' | 'failed' | 'refused'; result?: Record<string, unknown>; error?: string } | 'silent';
@@ -50,20 +53,24 @@ export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[]): Pr
   const operator = await ctx.connect('operator');
   const requests: ActionRequestData[] = [];
   let answerFn: (req: ActionRequestData, nth: number) => Answer | Promise<Answer> = () => ({ status: 'ok' });
-  handler.subscribe('actions.>', ActionRequestData, async (env) => {
+  const remediate = async (env: Envelope<ActionRequestData>, msg: Msg) => {
     const req = env.data;
     requests.push(req);
     const a = await answerFn(req, requests.filter((r) => r.action === req.action).length);
     if (a === 'silent') return;
-    handler.publish(subjects.result(req.actionId), 'action.result', {
+    const result = {
       actionId: req.actionId,
       action: req.action,
       status: a.status,
       durationMs: 1,
       result: a.result ?? {},
       ...(a.error ? { error: { code: 'TEST', message: a.error } } : {}),
-    });
-  });
+    };
+    // probes come by request/reply (`actions.<family>.<verb>.probe`), the others on `results.<actionId>`
+    if (!handler.respond(msg, 'action.result', result)) handler.publish(subjects.result(req.actionId), 'action.result', result);
+  };
+  handler.subscribe(subjects.actionsDurable, ActionRequestData, remediate);
+  handler.subscribe('actions.*.*.probe', ActionRequestData, remediate);
   const seen: Seen[] = [];
   const waiters = new Set<(s: Seen) => void>();
   const record = (subject: string, raw: string) => {
