@@ -145,8 +145,9 @@ export class DrillObserver {
     return this.phases.filter((p) => p.data.eventId === eventId && ['resolved', 'failed', 'stopped'].includes(p.phase));
   }
 
-  started(eventId: string): SeenPhase[] {
-    return this.phases.filter((p) => p.data.eventId === eventId && p.phase === 'started');
+  /** The runs (one `started` each; a run resumed from the journal announces itself again) started for the event. */
+  started(eventId: string): string[] {
+    return [...new Set(this.phases.filter((p) => p.data.eventId === eventId && p.phase === 'started').map((p) => p.runId))];
   }
 }
 
@@ -219,7 +220,7 @@ export interface SigkillOutcome {
   unfinished: boolean;
   /** Final phases seen for the event (1 when it completed once). */
   ends: number;
-  /** Runs started for the event (1: the restarted engine resumed the run rather than starting another). */
+  /** Distinct runs announced on `runs.<id>.started` for the event (1: the restarted engine resumed the run, which announced itself, rather than starting another). */
   starts: number;
   /** Steps the resumed run answered from the handler's idempotency record. */
   phase?: string;

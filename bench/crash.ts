@@ -57,12 +57,14 @@ try {
 const duplicated = outcomes.reduce((n, o) => n + o.duplicated, 0);
 const unfinished = outcomes.filter((o) => o.unfinished).length;
 const notOnce = outcomes.filter((o) => !o.unfinished && o.ends !== 1).length;
+const unannounced = outcomes.filter((o) => o.starts !== 1).length;
 const replays = outcomes.map((o) => o.elapsedMs);
 process.stdout.write(
   `\nSIGKILL drill: ${outcomes.length} repetitions (engine killed mid-run, restarted, run resumed from the journal)\n` +
     `  duplicated actions:        ${duplicated}   (goal 0)\n` +
     `  runs left unfinished:      ${unfinished}   (goal 0)\n` +
     `  runs completed ≠ once:     ${notOnce}   (goal 0)\n` +
+    `  runs not started once:     ${unannounced}   (goal 0: one run, announced on runs.<id>.started)\n` +
     `  kill → run ended, p50/p95: ${Math.round(pct(replays, 0.5))} / ${Math.round(pct(replays, 0.95))} ms (includes two engine starts)\n`,
 );
-process.exitCode = duplicated === 0 && unfinished === 0 && notOnce === 0 ? 0 : 1;
+process.exitCode = duplicated === 0 && unfinished === 0 && notOnce === 0 && unannounced === 0 ? 0 : 1;

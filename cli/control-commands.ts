@@ -8,6 +8,7 @@ import { explainPlaybook, formatExplanation, loadPlaybookFile, playbookJsonSchem
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { operatorName, sendControl } from './operator-connection.js';
+import { resolveRunId } from './run-id-prefix.js';
 
 function duration(v: string): number {
   const n = ms(v as ms.StringValue);
@@ -74,14 +75,14 @@ export function registerPlaybookCommands(playbooks: Command, settings: Readonly<
 
 /** `homeostat approve RUN_ID` and `homeostat reject RUN_ID --reason TEXT`. */
 export function registerApprovalCommands(program: Command, settings: Readonly<Settings>): void {
-  const decide = async (runId: string, decision: 'approve' | 'reject', reason: string | undefined, timeoutMs: number) => {
-    let subject: string;
+  const decide = async (idOrPrefix: string, decision: 'approve' | 'reject', reason: string | undefined, timeoutMs: number) => {
     try {
-      subject = subjects.approval(runId);
+      subjects.approval(idOrPrefix);
     } catch (e) {
       throw new CliError((e as Error).message);
     }
     const log = createLogger({ ...settings, logLevel: 'warn' });
+    const subject = subjects.approval(await resolveRunId(idOrPrefix, settings, log));
     const reply = await sendControl(settings, log, subject, { decision, reason, by: operatorName() }, timeoutMs);
     process.stdout.write(`${reply.message}\n`);
     if (!reply.accepted) process.exitCode = 1;
@@ -89,14 +90,14 @@ export function registerApprovalCommands(program: Command, settings: Readonly<Se
   program
     .command('approve')
     .description('approve the step a run is waiting on (runs.<runId>.awaiting_approval)')
-    .argument('<runId>', 'the run id')
+    .argument('<runId>', 'the run id, or a unique prefix (the 12 characters `homeostat runs` prints)')
     .option('--reason <text>', 'why, for the record')
     .option('--timeout <duration>', 'how long to wait for the engine\'s answer', duration, 5000)
     .action((runId: string, o: { reason?: string; timeout: number }) => decide(runId, 'approve', o.reason, o.timeout));
   program
     .command('reject')
     .description('reject the step a run is waiting on; the run ends as stopped')
-    .argument('<runId>', 'the run id')
+    .argument('<runId>', 'the run id, or a unique prefix')
     .requiredOption('--reason <text>', 'why')
     .option('--timeout <duration>', 'how long to wait for the engine\'s answer', duration, 5000)
     .action((runId: string, o: { reason: string; timeout: number }) => decide(runId, 'reject', o.reason, o.timeout));

@@ -65,7 +65,7 @@ describe('crash safety (real processes, real nats-server)', () => {
     const deps = { settings: ctx.settings, nats: ctx.nats, monitor, observer, webhook, playbooks: writeDrillPlaybooks(ctx.dir), log: ctx.log };
     for (const [i, killPoint] of KILL_POINTS.entries()) {
       const o = await sigkillDrill(deps, i + 1, killPoint);
-      expect(o, `kill point ${killPoint}`).toMatchObject({ duplicated: 0, unfinished: false, ends: 1, phase: 'resolved' });
+      expect(o, `kill point ${killPoint}`).toMatchObject({ duplicated: 0, unfinished: false, ends: 1, starts: 1, phase: 'resolved' });
       expect(webhook.count(`first ${i + 1}`)).toBe(1);
       expect(webhook.count(`second ${i + 1}`)).toBe(1);
     }

@@ -38,7 +38,7 @@ interface Out {
  * `homeostat up`, asks that stack's recorder over the bus instead (operator credentials from
  * `$HOMEOSTAT_HOME/run/credentials.json`). Null when the embedded store was never created.
  */
-async function fetchHistory(kind: HistoryKind, q: HistoryQuery, settings: Readonly<Settings>, log: Logger): Promise<unknown> {
+export async function fetchHistory(kind: HistoryKind, q: HistoryQuery, settings: Readonly<Settings>, log: Logger): Promise<unknown> {
   if (!settings.databaseUrl && !existsSync(join(settings.storeDir, 'pgdata'))) return null;
   try {
     const store = await openStore({ databaseUrl: settings.databaseUrl, storeDir: settings.storeDir, log });

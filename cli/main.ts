@@ -11,7 +11,7 @@ import { startHeartbeat } from '../bus/index.js';
 import { registerApprovalCommands, registerPlaybookCommands } from './control-commands.js';
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
-import { startStack } from '../stack/index.js';
+import { acquireHomeLock, removeChildPidFile, REAPER, StackError, startOrphanReaper, startStack, stopLeftovers, type OrphanReaper, type Stack } from '../stack/index.js';
 import { stressCommand } from './stress-command.js';
 import { aclMonitorCommand } from './acl-monitor-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
@@ -20,6 +20,11 @@ import { engineCommand, handlerCommand } from './component-commands.js';
 
 
 const settings = loadSettings();
+
+/** Single-quotes a value for a POSIX shell (`eval $(homeostat creds ROLE)`). */
+function shellQuote(v: string): string {
+  return `'${v.replaceAll("'", `'\\''`)}'`;
+}
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -37,13 +42,28 @@ program
   .description('run the stack in the foreground: nats-server, monitors, engine, handlers, chaos agent, targets')
   .action(async () => {
     const log = createLogger(settings);
-    const stack = await startStack({ settings, log, dir: join(settings.home, 'run') });
+    const runDir = join(settings.home, 'run');
+    // one `up` per home; a previous one that was SIGKILLed may have left children behind
+    const lock = acquireHomeLock(settings.home);
+    let reaper: OrphanReaper | null = null;
+    let stack: Stack;
+    try {
+      await stopLeftovers(runDir, log);
+      reaper = startOrphanReaper(runDir, settings.root);
+      stack = await startStack({ settings, log, dir: runDir, pidDir: runDir });
+    } catch (e) {
+      reaper?.disarm();
+      lock.release();
+      throw e;
+    }
     let stopping = false;
     const stop = async (sig: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal: sig }, 'stopping');
       await stack.stop();
+      reaper.disarm();
+      lock.release();
       log.flush();
       process.exit(0);
     };
@@ -59,7 +79,8 @@ program
   .option('--repeat <n>', 'runs per scenario', positiveInt, 1)
   .option('--json <file>', 'write the JSON report here')
   .option('--markdown <file>', 'write a Markdown report here')
-  .action(async (ids: string[], o: { repeat: number; json?: string; markdown?: string }) => {
+  .option('--attach', 'score the running `homeostat up` (its operator login) instead of starting a fresh stack per run')
+  .action(async (ids: string[], o: { repeat: number; json?: string; markdown?: string; attach?: boolean }) => {
     const log = createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel });
     process.exitCode = await stressCommand({ ids, ...o }, settings, log);
   });
@@ -75,7 +96,8 @@ program
     const pass = creds.users[role];
     if (!pass) throw new CliError(`no role or actor "${role}" (known: ${Object.keys(creds.users).join(', ')})`);
     process.stdout.write(
-      `NATS_URL=${creds.url}\nNATS_USER=${role}\nNATS_PASSWORD=${pass}\n\n` +
+      // `export` lines: `eval $(homeostat creds operator)` sets them for natscli and for homeostat's own commands
+      `export NATS_URL=${shellQuote(creds.url)};\nexport NATS_USER=${shellQuote(role)};\nexport NATS_PASSWORD=${shellQuote(pass)};\n\n` +
         `# example:\n# nats pub --server ${creds.url} --user ${role} --password '${pass}' chaos.heartbeat_pause '{"target":"worker-1","seconds":30}'\n`,
     );
   });
@@ -161,6 +183,17 @@ program
   });
 
 program
+  .command('reap', { hidden: true })
+  .description("stop the children a dead `homeostat up` left running, from its run directory's pid files (run by the orphan reaper)")
+  .requiredOption('--dir <dir>', 'the run directory ($HOMEOSTAT_HOME/run)')
+  .action(async (o: { dir: string }) => {
+    const log = createLogger(settings);
+    const stopped = await stopLeftovers(o.dir, log);
+    removeChildPidFile(o.dir, REAPER, process.pid);
+    log.warn({ stopped }, 'homeostat up died; its children were stopped');
+  });
+
+program
   .command('acl-monitor', { hidden: true })
   .description('run the ACL monitor alone on a nats-server log (used by the acl-flood benchmark)')
   .requiredOption('--log <file>', "nats-server's log file")
@@ -189,7 +222,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError || e instanceof StoreError) {
+  if (e instanceof CliError || e instanceof ConfigFileError || e instanceof SettingsError || e instanceof BusError || e instanceof TargetError || e instanceof StoreError || e instanceof StackError) {
     process.stderr.write(`homeostat: ${e.message}\n`);
     process.exit(e instanceof CliError ? e.exitCode : 2);
   }

@@ -1,14 +1,31 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/index.js';
-import { loadScenarios, renderMarkdown, renderTable, runScenarioOnce, scenariosDir, summarise, type RunReport } from '../stress/index.js';
+import { attachedStack, loadScenarios, renderMarkdown, renderTable, runScenarioOnce, scenariosDir, summarise, type AttachOptions, type RunReport } from '../stress/index.js';
 import { CliError } from './errors.js';
+import { operatorCredentials } from './operator-connection.js';
 
 export interface StressArgs {
   ids: string[];
   repeat: number;
   json?: string;
   markdown?: string;
+  /** Score the running `homeostat up` (its operator login) instead of a fresh stack per run. */
+  attach?: boolean;
+}
+
+/** The running stack to attach to: its operator login, and its run directory when it is this home's. */
+function attachOptions(settings: Readonly<Settings>): AttachOptions {
+  const operator = operatorCredentials(settings);
+  const runDir = join(settings.home, 'run');
+  let local = false;
+  try {
+    local = existsSync(runDir) && (JSON.parse(readFileSync(join(runDir, 'credentials.json'), 'utf8')) as { url?: string }).url === operator.url;
+  } catch {
+    local = false;
+  }
+  return { operator, targetsFile: settings.targetsFile, runDir: local ? runDir : undefined };
 }
 
 /** `homeostat stress`: runs scenarios (all when none named), prints the scorecard, returns the exit code. */
@@ -18,6 +35,12 @@ export async function stressCommand(args: StressArgs, settings: Readonly<Setting
   const unknown = ids.filter((i) => !all.has(i));
   if (unknown.length) throw new CliError(`unknown scenario ${unknown.join(', ')} (known: ${[...all.keys()].join(', ')})`);
   const scenarios = ids.map((i) => all.get(i)!);
+  const attach = args.attach ? attachOptions(settings) : null;
+  if (attach) {
+    process.stderr.write(
+      `attached to ${attach.operator.url}: orphans${attach.runDir ? '' : ', the cut-off, collateral on Homeostat\'s processes'} and the machine's calm before a CPU fault are not measured\n`,
+    );
+  }
   const runs: RunReport[] = [];
   const started = performance.now();
   const tty = process.stderr.isTTY;
@@ -34,7 +57,7 @@ export async function stressCommand(args: StressArgs, settings: Readonly<Setting
   ticker?.unref();
   for (const s of scenarios) {
     for (let i = 1; i <= args.repeat; i++) {
-      const r = await runScenarioOnce(s, i, settings, log, progress);
+      const r = await runScenarioOnce(s, i, settings, log, progress, attach ? () => attachedStack(attach, log) : undefined);
       current = null;
       runs.push(r);
       const line = `${s.id} run ${i}: ${r.passed ? 'PASS' : 'FAIL'}  MTTD ${r.mttdMs ?? '—'} ms${s.cutoff ? `  cut-off ${r.cutoffMs ?? '—'} ms` : ''}  MTTR ${r.mttrMs ?? '—'} ms${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`;

@@ -20,6 +20,9 @@ const Env = z.object({
   NATS_URL: z.string().url().optional(),
   HOMEOSTAT_NATS_USER: z.string().optional(),
   HOMEOSTAT_NATS_PASSWORD: z.string().optional(),
+  // natscli's names, as `homeostat creds` prints them; HOMEOSTAT_NATS_* win when both are set
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
   HOMEOSTAT_WEBHOOK_URL: z.string().url().optional(),
   HOMEOSTAT_HOME: z.string().optional(),
   HOMEOSTAT_TARGETS: z.string().optional(),
@@ -52,7 +55,7 @@ const Env = z.object({
 export interface Settings {
   /** Existing NATS server to use instead of starting one (credentials may be in the URL). */
   natsUrl?: string;
-  /** Login for `natsUrl` when a component runs on its own (e.g. the chaos agent). */
+  /** Login for `natsUrl` (HOMEOSTAT_NATS_USER/PASSWORD, else natscli's NATS_USER/NATS_PASSWORD), e.g. for the CLI or a component run on its own. */
   natsUser?: string;
   natsPassword?: string;
   /** Notifications are also POSTed here when set. */
@@ -89,8 +92,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
   const root = projectRoot();
   return Object.freeze({
     natsUrl: e.NATS_URL,
-    natsUser: e.HOMEOSTAT_NATS_USER,
-    natsPassword: e.HOMEOSTAT_NATS_PASSWORD,
+    natsUser: e.HOMEOSTAT_NATS_USER ?? e.NATS_USER,
+    natsPassword: e.HOMEOSTAT_NATS_PASSWORD ?? e.NATS_PASSWORD,
     webhookUrl: e.HOMEOSTAT_WEBHOOK_URL,
     home: resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')),
     targetsFile: resolve(e.HOMEOSTAT_TARGETS ?? join(root, 'targets', 'targets.yaml')),

@@ -42,7 +42,13 @@ describe('run journal', () => {
     });
     const operator = await ctx.connect('operator');
     const phases: string[] = [];
-    operator.nc.subscribe(`runs.${run.runId}.*`, { callback: (_e, m) => void phases.push(m.subject.split('.')[2]!) });
+    const details: unknown[] = [];
+    operator.nc.subscribe(`runs.${run.runId}.*`, {
+      callback: (_e, m) => {
+        phases.push(m.subject.split('.')[2]!);
+        details.push((JSON.parse(m.string()) as { data: { detail?: unknown } }).data.detail);
+      },
+    });
     await Promise.all([handler.flush(), operator.flush()]);
 
     const bus = await ctx.connect('engine');
@@ -58,7 +64,9 @@ describe('run journal', () => {
       ['test.other', key, { prev: 'A' }],
       ['test.fix', idempotencyKey(run.runId, 'main', 'three', 1), { n: 3 }],
     ]);
-    expect(phases).toEqual(['step', 'step', 'resolved']);
+    // the dead engine never published `started`: the resumed run announces itself
+    expect(phases).toEqual(['started', 'step', 'step', 'resolved']);
+    expect(details[0]).toMatchObject({ resumed: true, finishedSteps: 1 });
     expect(engine.runs.find((r) => r.runId === run.runId)?.steps.map((s) => [s.id, s.status, s.attempts])).toEqual([
       ['one', 'ok', 1],
       ['two', 'ok', 2],

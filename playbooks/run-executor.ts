@@ -23,7 +23,7 @@ export interface RunExecutorDeps {
  * Drives one run: the main steps in order, a failing step's `on_failure` steps, rollback (the
  * `undo` of completed steps, newest first) when the run does not resolve, the playbook's
  * `on_failure` steps after a failure, and a notification when it stops. Publishes
- * `runs.<runId>.<phase>` throughout (`started`, `step`, `awaiting_approval`, then one of
+ * `runs.<runId>.<phase>` throughout (`started` — again, with `detail.resumed`, when resumed from the journal — `step`, `awaiting_approval`, then one of
  * `resolved`, `failed`, `stopped`).
  */
 export class RunExecutor {
@@ -60,12 +60,16 @@ export class RunExecutor {
 
   /** Runs to the end; never throws. */
   async execute(): Promise<void> {
+    const detail = { priority: this.pb.playbook.priority, file: this.pb.file };
     if (this.resume) {
       this.#log.info({ finishedSteps: this.resume.steps.length, inflight: this.resume.inflight }, 'run resumed from the journal');
+      // the dead engine may have journaled the run and died before its `started` left the process:
+      // a resumed run always announces itself again, so the recorder and the dashboard see it
+      this.#phase('started', { detail: { ...detail, resumed: true, finishedSteps: this.resume.steps.length } });
     } else {
       const backoffMs = Math.max(0, (this.run.notBefore ?? 0) - this.run.startedAt);
       this.#log.info(backoffMs ? { backoffMs } : {}, backoffMs ? 'run started; backing off before its first step' : 'run started');
-      this.#phase('started', { detail: { priority: this.pb.playbook.priority, file: this.pb.file, ...(backoffMs ? { backoffMs } : {}) } });
+      this.#phase('started', { detail: { ...detail, ...(backoffMs ? { backoffMs } : {}) } });
     }
     let outcome: RunOutcome;
     try {

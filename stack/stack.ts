@@ -35,6 +35,7 @@ import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlayb
 import { loadTargets, processTree, TargetRegistry, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
+import { writeChildPidFile } from './child-pid-files.js';
 import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
 
 export interface StackOptions {
@@ -56,6 +57,11 @@ export interface StackOptions {
   record?: boolean;
   /** The embedded store's directory (default `settings.storeDir`). */
   storeDir?: string;
+  /**
+   * Record the children's pid files here (`nats-server.pid`, `chaos-agent.pid`), so a later
+   * `homeostat up` or the orphan reaper can stop them if this process dies (`homeostat up`: the run dir).
+   */
+  pidDir?: string;
 }
 
 export interface Stack {
@@ -112,6 +118,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       nats = await startNatsServer({ dir, policy, log, blocked });
       const n = nats;
       homeostatPids.push(n.pid);
+      // cleanups run newest first: the pid file goes once the server has stopped
+      if (opts.pidDir) cleanups.push(writeChildPidFile(opts.pidDir, 'nats-server', n.pid, n.configFile));
       cleanups.push(() => n.stop());
       if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     }
@@ -197,6 +205,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings));
       const c = chaos;
       if (c.pid) homeostatPids.push(c.pid);
+      if (opts.pidDir && c.pid) cleanups.push(writeChildPidFile(opts.pidDir, 'chaos-agent', c.pid, 'chaos-agent'));
       cleanups.push(() => stopChild(c));
     }
 

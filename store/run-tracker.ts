@@ -82,7 +82,7 @@ export class RunTracker {
       run.endedAt = at;
       run.durationMs = d.durationMs ?? at.getTime() - run.startedAt.getTime();
     }
-    return { run, created, resumed: created && phase !== 'started', ended };
+    return { run, created, resumed: created && (phase !== 'started' || d.detail?.resumed === true), ended };
   }
 
   /** An action request: remembered as a pending call of its run's next step. */

@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { BusClient, HeartbeatData, heartbeatComponent, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
-import { readProc } from '../targets/index.js';
+import { loadTargets, readProc } from '../targets/index.js';
 import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
-import { startStack, type Stack } from '../stack/index.js';
+import { freshStack } from './fresh-stack.js';
+import type { ScoredStack } from './scored-stack.js';
 import { CutoffWatch } from './cutoff-watch.js';
 import type { Scenario } from './scenario.js';
 
@@ -19,6 +20,10 @@ export interface RunReport {
   mttrMs: number | null;
   /** Inject → the server closed the scenario's `cutoff.actor` connection; null when not measured or not cut. */
   cutoffMs: number | null;
+  /** The restarted program's cold start: its new process started → its checks passed; null when not restarted (or attached). */
+  coldStartMs: number | null;
+  /** MTTR minus the cold start: what Homeostat itself took (detection, decision, restart); null without a cold start. */
+  overheadMs: number | null;
   playbook: string | null;
   runStatus: string | null;
   collateral: string[];
@@ -40,20 +45,10 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs: number,
   return false;
 }
 
-async function healthOk(url: string | undefined): Promise<boolean> {
-  if (!url) return true;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(500) });
-    await res.body?.cancel();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Runs one scenario once on a fresh stack: waits for steady state, injects the fault through
- * `chaos.<fault>` (a plain JSON body, as `nats pub` sends it), and measures MTTD and MTTR.
+ * Runs one scenario once: on a fresh stack (default), or on the stack `open` gives (e.g. an
+ * attached `homeostat up`, see attached-stack.ts). Waits for steady state, injects the fault
+ * through `chaos.<fault>` (a plain JSON body, as `nats pub` sends it), and measures MTTD and MTTR.
  */
 export async function runScenarioOnce(
   scenario: Scenario,
@@ -61,6 +56,7 @@ export async function runScenarioOnce(
   settings: Readonly<Settings>,
   log: Logger,
   progress: Progress,
+  open: () => Promise<ScoredStack> = () => freshStack(settings, log, scenario.targets ? loadTargets(scenario.targets) : undefined),
 ): Promise<RunReport> {
   const report: RunReport = {
     id: scenario.id,
@@ -72,6 +68,8 @@ export async function runScenarioOnce(
     mttdMs: null,
     mttrMs: null,
     cutoffMs: null,
+    coldStartMs: null,
+    overheadMs: null,
     playbook: null,
     runStatus: null,
     collateral: [],
@@ -79,15 +77,16 @@ export async function runScenarioOnce(
     notes: [],
   };
   progress(scenario.id, runIndex, 'starting stack');
-  const stack: Stack = await startStack({ settings, log, chaos: true });
+  const stack = await open();
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
   let cutoff: CutoffWatch | null = null;
   try {
-    op = await BusClient.connect(stack.credentials('operator'), 'stress-runner', log);
+    op = await BusClient.connect(stack.operator, 'stress-runner', log);
     // the target is a registered target, or (S02) an actor of the ACL policy
-    const target = stack.registry.has(scenario.target) ? stack.registry.get(scenario.target) : null;
-    const others = stack.registry.names.filter((n) => n !== scenario.target);
+    const target = stack.has(scenario.target) ? stack.get(scenario.target) : null;
+    const others = stack.names.filter((n) => n !== scenario.target);
+    const beating = others.filter((o) => stack.get(o).heartbeat);
 
     let lastBeat = 0;
     const lastBeatByTarget = new Map<string, number>();
@@ -96,19 +95,21 @@ export async function runScenarioOnce(
       const name = heartbeatComponent(env.subject) ?? '';
       const now = performance.now();
       const prevBeat = lastBeatByTarget.get(name);
-      if (t0 && prevBeat !== undefined && others.includes(name)) maxGapAfterInject.set(name, Math.max(maxGapAfterInject.get(name) ?? 0, now - Math.max(prevBeat, t0)));
+      if (t0 && prevBeat !== undefined && beating.includes(name)) maxGapAfterInject.set(name, Math.max(maxGapAfterInject.get(name) ?? 0, now - Math.max(prevBeat, t0)));
       lastBeatByTarget.set(name, now);
       if (name === scenario.target) lastBeat = now;
-      if (env.data.pid && stack.registry.has(name)) seenPids.add(env.data.pid);
+      if (env.data.pid && stack.has(name)) seenPids.add(env.data.pid);
     });
     let t0 = 0;
     let detectedAt = 0;
     op.subscribe(scenario.detect.event, z.unknown(), (env) => {
       if (t0 && !detectedAt && env.target === scenario.target) detectedAt = performance.now();
     });
-    op.subscribe(subjects.event('heartbeat', 'missed'), z.unknown(), (env: Envelope<unknown>) => {
-      if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: heartbeat missed`);
-    });
+    for (const [kind, what] of [['heartbeat', 'missed'], ['target', 'exited'], ['target', 'unhealthy']] as const) {
+      op.subscribe(subjects.event(kind, what), z.unknown(), (env: Envelope<unknown>) => {
+        if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: ${kind === 'heartbeat' ? 'heartbeat missed' : what}`);
+      });
+    }
     let runId: string | null = null;
     let resolvedAt = 0;
     let runEnded = false;
@@ -129,23 +130,26 @@ export async function runScenarioOnce(
     await op.flush();
 
     progress(scenario.id, runIndex, 'waiting for steady state');
+    const beatFresh = (name: string) => {
+      const hb = stack.get(name).heartbeat;
+      return !hb || performance.now() - (lastBeatByTarget.get(name) ?? -1e9) < 2 * hb.intervalMs;
+    };
+    // an attached stack's resource monitor is not reachable: its calm is not checked (null)
+    const calm = () => !scenario.inject.afterCalm || (stack.calm()?.calm ?? true);
     const steady = await until(
-      async () =>
-        (!target || performance.now() - lastBeat < 2 * target.intervalMs) &&
-        others.every((o) => performance.now() - (lastBeatByTarget.get(o) ?? -1e9) < 2 * stack.registry.get(o).intervalMs) &&
-        (await healthOk(target?.healthUrl)) &&
-        (!scenario.inject.afterCalm || stack.resourceMonitor.calm),
+      async () => (!target || beatFresh(target.name)) && others.every(beatFresh) && (!target || (await stack.healthy(target.name))) && calm(),
       15_000,
       20,
     );
-    if (!steady && scenario.inject.afterCalm && !stack.resourceMonitor.calm) throw new Error(`the machine stayed under resource pressure (CPU ${stack.resourceMonitor.last?.cpuPct?.toFixed(0) ?? '?'} %) before injection`);
+    if (!steady && !calm()) throw new Error(`the machine stayed under resource pressure (CPU ${stack.calm()?.cpuPct?.toFixed(0) ?? '?'} %) before injection`);
     if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
-    for (const p of stack.pids()) seenPids.add(p);
-    const homeostat = snapshotHomeostat(stack.homeostatPids());
+    for (const p of stack.pids() ?? []) seenPids.add(p);
+    const own = stack.homeostatPids();
+    const homeostat = own ? snapshotHomeostat(own) : null;
 
     if (scenario.cutoff) {
-      if (!stack.nats) throw new Error('the cut-off can only be measured on a managed nats-server (unset NATS_URL)');
-      cutoff = new CutoffWatch(stack.nats.monitorUrl, scenario.cutoff.actor);
+      if (!stack.natsMonitorUrl) throw new Error("the cut-off needs nats-server's monitoring URL: a managed nats-server (unset NATS_URL), or --attach to a homeostat up on this machine");
+      cutoff = new CutoffWatch(stack.natsMonitorUrl, scenario.cutoff.actor);
     }
     progress(scenario.id, runIndex, `injecting chaos.${scenario.inject.fault}`);
     t0 = performance.now();
@@ -162,14 +166,20 @@ export async function runScenarioOnce(
       const steadyAgain = async () =>
         (!scenario.recover.runResolved || report.runStatus === 'resolved') &&
         (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
-        (!scenario.recover.health || (await healthOk(target?.healthUrl)));
+        (!scenario.recover.health || !target || (await stack.healthy(target.name)));
       // a run that ended without resolving cannot bring recovery when recovery waits on it
       await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
       const recovered = await steadyAgain();
       if (recovered) {
+        const recoveredAt = performance.now();
         report.recovered = true;
         const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
-        report.mttrMs = round((onlyRun ? resolvedAt : performance.now()) - t0);
+        report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0);
+        const restartedAt = target ? stack.lastStart(target.name) : null;
+        if (restartedAt !== null && restartedAt > t0 && !onlyRun) {
+          report.coldStartMs = round(recoveredAt - restartedAt);
+          report.overheadMs = round(report.mttrMs - report.coldStartMs);
+        }
       } else report.notes.push(`not recovered within ${scenario.timeout} ms`);
       // let the playbook finish its verification so the run's outcome is known
       await until(() => report.runStatus !== null, 15_000, 10);
@@ -180,26 +190,27 @@ export async function runScenarioOnce(
       if (cutoff.cutAt !== null) report.cutoffMs = round(cutoff.cutAt - t0);
       else report.notes.push(cutoff.seenAt === null ? `${cutoff.actor} was never seen connected` : `${cutoff.actor} was not cut off within ${scenario.timeout} ms`);
     }
-    for (const p of stack.pids()) seenPids.add(p);
+    for (const p of stack.pids() ?? []) seenPids.add(p);
     // collateral: other targets' heartbeats uninterrupted, Homeostat's processes untouched
     for (const [o, gap] of maxGapAfterInject) {
-      const t = stack.registry.get(o);
-      if (gap > t.misses * t.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
+      const hb = stack.get(o).heartbeat;
+      if (hb && gap > hb.misses * hb.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
     }
-    report.collateral.push(...homeostatUntouched(homeostat));
+    if (homeostat) report.collateral.push(...homeostatUntouched(homeostat));
     // collateral: other targets must still be healthy
     for (const o of others) {
-      if (!(await healthOk(stack.registry.get(o).healthUrl))) report.collateral.push(`${o}: unhealthy at end`);
+      if (!(await stack.healthy(o))) report.collateral.push(`${o}: unhealthy at end`);
     }
   } catch (e) {
     report.notes.push((e as Error).message);
   } finally {
     await cutoff?.stop();
     await op?.close().catch(() => undefined);
-    progress(scenario.id, runIndex, 'stopping stack');
-    await stack.stop();
+    progress(scenario.id, runIndex, stack.mode === 'fresh' ? 'stopping stack' : 'detaching');
+    await stack.release();
   }
-  report.orphans = await leftovers([...seenPids]);
+  // an attached stack keeps running: its processes are not orphans
+  report.orphans = stack.mode === 'fresh' ? await leftovers([...seenPids]) : [];
   if (report.playbook && report.playbook !== scenario.playbook) report.notes.push(`expected playbook ${scenario.playbook}, ran ${report.playbook}`);
   if (report.orphans.length) report.notes.push(`processes left running: ${report.orphans.join(', ')}`);
   if (report.collateral.length) report.notes.push(`collateral: ${[...new Set(report.collateral)].join('; ')}`);
