@@ -52,7 +52,7 @@ export async function runScenarioOnce(
   settings: Readonly<Settings>,
   log: Logger,
   progress: Progress,
-  open: () => Promise<ScoredStack> = () => freshStack(settings, log),
+  open?: () => Promise<ScoredStack>,
 ): Promise<RunReport> {
   const report: RunReport = {
     id: scenario.id,
@@ -70,8 +70,8 @@ export async function runScenarioOnce(
     orphans: [],
     notes: [],
   };
-  progress(scenario.id, runIndex, 'starting stack');
-  const stack = await open();
+  progress(scenario.id, runIndex, open ? 'attaching' : 'starting stack');
+  const stack = await (open ? open() : freshStack(settings, log));
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
   let cutoff: CutoffWatch | null = null;
