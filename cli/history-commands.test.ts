@@ -75,7 +75,7 @@ describe('history commands while homeostat up holds the embedded store', () => {
       const op = await BusClient.connect(stack.credentials('operator'), 'test-operator', log);
       const resolved = nextMessage(op, 'runs.*.resolved', (e) => e.data.target === 'worker-1', 30_000, RunPhaseData);
       await op.flush();
-      for (const pid of stack.registry.get('worker-1').driver.pids()) process.kill(pid, 'SIGSTOP');
+      for (const pid of await stack.registry.get('worker-1').driver.pids()) process.kill(pid, 'SIGSTOP');
       const runId = (await resolved).data.runId;
       await op.close();
       await stack.recorder!.idle();

@@ -161,7 +161,8 @@ program
   .command('chaos-agent', { hidden: true })
   .description('run the chaos agent alone (started by `homeostat up`)')
   .requiredOption('--targets <names>', 'comma-separated target names the agent may break')
-  .action(async (o: { targets: string }) => {
+  .option('--pid-dir <dir>', "where the targets' pid files are (process faults)")
+  .action(async (o: { targets: string; pidDir?: string }) => {
     const log = createLogger(settings);
     if (!settings.natsUrl) throw new CliError('the chaos agent needs NATS_URL (and HOMEOSTAT_NATS_USER / HOMEOSTAT_NATS_PASSWORD)');
     const agent = await ChaosAgent.start(
@@ -169,6 +170,7 @@ program
       o.targets.split(',').filter(Boolean),
       log,
       settings.chaosActors,
+      o.pidDir,
     );
     const stopBeat = startHeartbeat(agent.bus, 'chaos-agent', 1000);
     const stop = async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TargetRegistry } from '../targets/index.js';
+import { runCheck, type TargetRegistry } from '../targets/index.js';
 import { declareAction, defineAction } from './action.js';
 import type { HeartbeatTracker } from './heartbeat-tracker.js';
 
@@ -19,9 +19,9 @@ export const processRestartSpec = declareAction({
 /** `target.health`'s declaration. */
 export const targetHealthSpec = declareAction({
   name: 'target.health',
-  description: 'Probe a target: running, heartbeat fresh, HTTP health 200.',
+  description: 'Probe a target: running, and each of its declared checks passing once.',
   params: TargetParam,
-  returns: '`{ healthy, running, pid, heartbeatAgeMs, httpStatus }`: healthy when running, heartbeat no older than 2 intervals, health URL 200',
+  returns: "`{ target, healthy, running, pid, checks: [{ name, kind, ok, reason, latencyMs }] }`: runs the target's declared checks once (the `heartbeat` kind judges the last beat's age); healthy when running and every check passes",
   risk: 'low',
   idempotent: true,
   probe: true,
@@ -33,34 +33,31 @@ export function processRestart(targets: TargetRegistry) {
     ...processRestartSpec,
     async run(p) {
       const t = targets.get(p.target);
-      const before = t.driver.status().pid;
+      const before = (await t.driver.status()).pid;
       await t.driver.restart();
-      return { result: { target: p.target, previousPid: before ?? null, pid: t.driver.status().pid ?? null } };
+      return { result: { target: p.target, previousPid: before ?? null, pid: (await t.driver.status()).pid ?? null } };
     },
   });
 }
 
-/** `target.health` (a probe): process running, heartbeat fresh, and the health URL answering 200. */
+/**
+ * `target.health` (a probe): the target is running and each of its declared checks passes once
+ * (run now, all at once; the heartbeat kind judges the tracked heartbeat age). A target without
+ * checks is healthy when it runs.
+ */
 export function targetHealth(targets: TargetRegistry, beats: HeartbeatTracker) {
   return defineAction({
     ...targetHealthSpec,
     async run(p) {
       const t = targets.get(p.target);
-      const status = t.driver.status();
-      const heartbeatAgeMs = beats.ageMs(p.target);
-      const heartbeatFresh = heartbeatAgeMs !== null && heartbeatAgeMs <= 2 * t.intervalMs;
-      let httpStatus: number | null = null;
-      if (t.driver.healthUrl) {
-        try {
-          const res = await fetch(t.driver.healthUrl, { signal: AbortSignal.timeout(1000) });
-          httpStatus = res.status;
-          await res.body?.cancel();
-        } catch {
-          httpStatus = null;
-        }
-      }
-      const healthy = status.running && heartbeatFresh && (t.driver.healthUrl ? httpStatus === 200 : true);
-      return { result: { target: p.target, healthy, running: status.running, pid: status.pid ?? null, heartbeatAgeMs, httpStatus } };
+      const status = await t.driver.status();
+      const checks = status.running
+        ? await Promise.all(
+            t.checks.map((c) => runCheck(c, { target: p.target, driver: t.driver, port: t.port, heartbeatAgeMs: () => beats.ageMs(p.target) })),
+          )
+        : [];
+      const healthy = status.running && checks.every((c) => c.ok);
+      return { result: { target: p.target, healthy, running: status.running, pid: status.pid ?? null, checks } };
     },
   });
 }

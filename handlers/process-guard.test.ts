@@ -4,7 +4,7 @@ import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ActionResultData, newId, type BusClient } from '../bus/index.js';
-import { listProcUsage, readCommand, readProcUsage, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
+import { listProcUsage, processTree, readCommand, readProcUsage, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
 import { ActionServer, ProcessGuard, processKill, processKillRunaway, processRenice, processThrottle } from './index.js';
 import { setup, type TestContext } from '../test/setup.js';
 
@@ -26,10 +26,10 @@ async function startTargets(ctx: TestContext) {
   await registry.startAll();
   // wait until each shell has started its children
   for (const [name, n] of [['plain', 3], ['guarded', 2], ['db', 2]] as const) {
-    while (registry.get(name).driver.pids().length < n) await new Promise((r) => setTimeout(r, 10));
+    while ((await registry.get(name).driver.pids()).length < n) await new Promise((r) => setTimeout(r, 10));
   }
   const child = (name: string, comm: string) => {
-    const pids = registry.get(name).driver.pids();
+    const pids = processTree(registry.get(name).pid!);
     return listProcUsage().filter((p) => pids.includes(p.pid) && p.comm === comm).map((p) => p.pid);
   };
   return { registry, child };
@@ -100,7 +100,7 @@ describe('scoped process remediation: the guard', () => {
     await using ctx = await setup();
     const { registry } = await startTargets(ctx);
     const act = await serve(ctx, registry, []);
-    const own = registry.get('db').driver.pids();
+    const own = await registry.get('db').driver.pids();
     // the postmaster lives as long as the server (backends come and go with other clients)
     const machinePg = listProcUsage().filter((p) => p.comm === 'postgres' && !own.includes(p.pid) && readCommand(p.pid)?.includes(' -D '));
     for (const p of machinePg) {
@@ -146,11 +146,11 @@ describe('scoped process remediation: the guard', () => {
     expect(skipped.filter((s) => s.target === 'guarded').map((s) => s.rule)).toEqual(['critical-target', 'critical-target']);
     expect(skipped.filter((s) => s.target === 'db' && s.rule === 'database').map((s) => s.pid)).toEqual(child('db', 'postgres'));
     const throttled = (throttle.result.throttled as { pid: number }[]).map((t) => t.pid).sort();
-    expect(throttled).toEqual([...registry.get('plain').driver.pids(), ...child('db', 'sh')].sort());
+    expect(throttled).toEqual([...(await registry.get('plain').driver.pids()), ...child('db', 'sh')].sort());
 
     const kill = await act('process.kill_runaway', { target: 'guarded', minCpuPct: 0, sample: '50ms' });
     expect(kill).toMatchObject({ status: 'ok', result: { count: 0, killed: [] } });
     expect((kill.result.skipped as { rule: string }[]).map((s) => s.rule)).toEqual(['protected-target', 'protected-target']);
-    for (const pid of registry.get('guarded').driver.pids()) expect(alive(pid)).toBe(true);
+    for (const pid of await registry.get('guarded').driver.pids()) expect(alive(pid)).toBe(true);
   });
 });

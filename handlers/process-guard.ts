@@ -30,12 +30,9 @@ const DATABASE = /^(postgres|postmaster)$/;
 export class ProcessGuard {
   constructor(private readonly opts: ProcessGuardOptions) {}
 
-  /** The registered targets' main processes. */
+  /** The registered targets' main processes (as their drivers last reported them). */
   roots(): TargetRoot[] {
-    return this.opts.registry.all().flatMap((t) => {
-      const pid = t.driver.status().pid;
-      return pid ? [{ name: t.config.name, pid }] : [];
-    });
+    return this.opts.registry.all().flatMap((t) => (t.running && t.pid ? [{ name: t.config.name, pid: t.pid }] : []));
   }
 
   /**

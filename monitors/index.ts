@@ -1,5 +1,5 @@
 /** Monitors: watch targets and publish what they see as `events.*`. */
-export { HeartbeatWatchdog, type WatchedTarget } from './heartbeat-watchdog.js';
+export { HealthMonitor, type HealthMonitorOptions, type TargetHealth, type CheckHealth } from './health-monitor.js';
 export { AclMonitor, type AclMonitorOptions, type AclMonitorStats } from './acl-monitor.js';
 export { AclMonitorConfigSchema, loadAclMonitorConfig, type AclMonitorConfig } from './acl-monitor-config.js';
 export { AclLogSource, type AclLogSourceCounters, type AclLogSourceOptions } from './acl-log-source.js';

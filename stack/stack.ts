@@ -30,9 +30,9 @@ import {
   resourceCpu,
   targetHealth,
 } from '../handlers/index.js';
-import { HeartbeatWatchdog, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
+import { HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
-import { loadTargets, TargetRegistry, type TargetConfig } from '../targets/index.js';
+import { loadTargets, processTree, TargetRegistry, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
@@ -70,7 +70,8 @@ export interface Stack {
   credentials(role: string): Credentials;
   registry: TargetRegistry;
   engine: PlaybookEngine;
-  watchdog: HeartbeatWatchdog;
+  /** Runs the targets' declared checks and reports unexpected exits. */
+  healthMonitor: HealthMonitor;
   handlerBus: BusClient;
   /** ACL monitor, nats-server log tail and blacklist. */
   acl: AclDefence;
@@ -125,7 +126,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const credentials = (role: string): Credentials => (nats ? nats.credentials(role) : { url: settings.natsUrl! });
     const beatMs = opts.componentHeartbeatMs ?? 1000;
 
-    const registry = await TargetRegistry.create(targets, { targetCredentials: credentials('target'), log });
+    const registry = await TargetRegistry.create(targets, { targetCredentials: credentials('target'), dir, log });
     cleanups.push(() => registry.stopAll());
 
     const handlerBus = await BusClient.connect(credentials('handler'), 'handler', log);
@@ -150,12 +151,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const monitorBus = await BusClient.connect(credentials('monitor'), 'monitor', log);
     monitorBus.useDurableEvents(); // events kept and retried until HOMEOSTAT_EVENTS stores them
     cleanups.push(() => monitorBus.close());
-    const watchdog = new HeartbeatWatchdog(
-      monitorBus,
-      registry.all().map((t) => ({ name: t.config.name, intervalMs: t.intervalMs, misses: t.misses })),
-      log.child({ component: 'heartbeat-watchdog' }),
-    );
-    cleanups.push(() => watchdog.stop());
+    const healthMonitor = new HealthMonitor({ bus: monitorBus, targets: registry.all(), log: log.child({ component: 'health-monitor' }) });
+    cleanups.push(() => healthMonitor.stop());
     const resourceMonitor = new ResourceMonitor({
       bus: monitorBus,
       config: monitorsConfig.resource,
@@ -205,15 +202,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
-      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, monitorBus, log, actorLogins(policy, nats, settings));
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings));
       const c = chaos;
       if (c.pid) homeostatPids.push(c.pid);
       if (opts.pidDir && c.pid) cleanups.push(writeChildPidFile(opts.pidDir, 'chaos-agent', c.pid, 'chaos-agent'));
       cleanups.push(() => stopChild(c));
     }
 
+    // the monitor hears every start and failed start: a target that cannot start is reported, not fatal
+    healthMonitor.start();
     await registry.startAll();
-    watchdog.start();
     resourceMonitor.start();
     log.info({ nats: nats?.url ?? settings.natsUrl, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
 
@@ -223,7 +221,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       credentials,
       registry,
       engine,
-      watchdog,
+      healthMonitor,
       handlerBus,
       acl,
       store,
@@ -233,7 +231,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       pids: () => [
         ...(nats ? [nats.pid] : []),
         ...(chaos?.pid ? [chaos.pid] : []),
-        ...registry.all().flatMap((t) => t.driver.pids()),
+        ...registry.all().flatMap((t) => (t.running && t.pid ? processTree(t.pid) : [])),
       ],
       stop: stopAll,
     };
@@ -244,14 +242,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 /** Runs the chaos agent as its own process, with the chaos role's credentials only. */
-async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], watch: BusClient, log: Logger, actors: Record<string, string> = {}): Promise<ChildProcess> {
+async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], pidDir: string, watch: BusClient, log: Logger, actors: Record<string, string> = {}): Promise<ChildProcess> {
   const ready = new Promise<void>((resolve) => {
     const sub = watch.subscribe(subjects.heartbeat('chaos-agent'), HeartbeatData, () => {
       sub.unsubscribe();
       resolve();
     });
   });
-  const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), 'chaos-agent', '--targets', targetNames.join(',')], {
+  const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), 'chaos-agent', '--targets', targetNames.join(','), '--pid-dir', pidDir], {
     env: componentEnv(creds, { HOMEOSTAT_CHAOS_ACTORS: JSON.stringify(actors) }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });

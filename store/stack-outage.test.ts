@@ -23,7 +23,7 @@ describe('the stack while PostgreSQL is stopped (throwaway cluster)', () => {
 
     // The fault: worker-1 stops heartbeating (what chaos.heartbeat_pause does).
     const worker = stack.registry.get('worker-1').driver;
-    for (const pid of worker.pids()) process.kill(pid, 'SIGSTOP');
+    for (const pid of await worker.pids()) process.kill(pid, 'SIGSTOP');
 
     const run = await resolved;
     expect(run.data.playbook).toBe('heartbeat-restart');

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { BusClient, subjects, TargetRecoveredData, TargetUnhealthyData, type Credentials } from '../bus/index.js';
 import { findLeftovers, holderAlive, LOCK_FILE, readLockHolder } from '../stack/index.js';
 import { loadTargets } from '../targets/index.js';
-import type { ScoredStack, ScoredTarget } from './scored-stack.js';
+import { heartbeatOf, type ScoredStack, type ScoredTarget } from './scored-stack.js';
+import { checksPass } from './target-probe.js';
 
 export interface AttachOptions {
   /** The operator's login to the running stack's bus. */
@@ -27,28 +28,18 @@ function monitorUrlOf(runDir: string | undefined): string | null {
   return m ? `http://${m[1]}` : null;
 }
 
-async function urlOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(500) });
-    await res.body?.cancel();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A running `homeostat up`, scored from outside: the runner starts nothing, injects through
  * `chaos.*` as the operator and measures on the bus. Targets come from the targets file; a target's
- * health is its declared URL when the file gives one, else the absence of an open
- * `events.target.unhealthy` (the stack's health monitor). What this mode cannot measure: orphans
+ * health is its declared http (with a URL or a fixed port) and tcp checks, probed from here, else
+ * the absence of an open `events.target.unhealthy` (the stack's health monitor). What this mode cannot measure: orphans
  * (the stack keeps running), the machine's calm before a CPU fault (the stack's resource monitor
  * is not reachable), and, without `runDir`, the cut-off and the collateral on Homeostat's processes.
  */
 export async function attachedStack(opts: AttachOptions, log: Logger): Promise<ScoredStack> {
   const configs = loadTargets(opts.targetsFile);
-  const targets = new Map<string, ScoredTarget & { url?: string }>(
-    configs.map((c) => [c.name, { name: c.name, heartbeat: { intervalMs: c.heartbeat.interval, misses: c.heartbeat.misses }, url: c.health?.url }]),
+  const targets = new Map<string, ScoredTarget & { port?: number }>(
+    configs.map((c) => [c.name, { name: c.name, heartbeat: heartbeatOf(c.checks), checks: c.checks, port: typeof c.port === 'number' ? c.port : undefined }]),
   );
   const bus = await BusClient.connect(opts.operator, 'stress-attach', log);
   const unhealthy = new Set<string>();
@@ -67,10 +58,13 @@ export async function attachedStack(opts: AttachOptions, log: Logger): Promise<S
       return t;
     },
     names: [...targets.keys()],
+    // checks that need no driver (http with a known URL, tcp) are probed; the rest is read from the stack's events
     healthy: async (name) => {
-      const url = targets.get(name)?.url;
-      return url ? urlOk(url) : !unhealthy.has(name);
+      const t = targets.get(name);
+      const probed = t?.checks.some((c) => c.kind === 'tcp' || (c.kind === 'http' && (c.url || t.port)));
+      return probed ? checksPass(name, t!.checks, { port: t!.port }) : !unhealthy.has(name);
     },
+    lastStart: () => null,
     calm: () => null,
     homeostatPids: () => {
       if (!runDir) return null;

@@ -17,7 +17,10 @@ export interface ScenarioSummary {
   mttr: Stats;
   /** Inject → the actor's connection closed by the server (scenarios with `cutoff`). */
   cutoff: Stats | null;
-  slo: { mttdMs: number; mttrMs: number; cutoffMs?: number; met: boolean };
+  /** The restarted program's cold start, and MTTR minus it (runs that restarted a program). */
+  coldStart: Stats;
+  overhead: Stats;
+  slo: { mttdMs: number; mttrMs: number; cutoffMs?: number; overheadMs?: number; met: boolean };
 }
 
 export interface StressReport {
@@ -45,10 +48,13 @@ export function summarise(runs: RunReport[], scenarios: Scenario[]): StressRepor
     const mttd = stats(mine.flatMap((r) => (r.mttdMs === null ? [] : [r.mttdMs])));
     const mttr = stats(mine.flatMap((r) => (r.mttrMs === null ? [] : [r.mttrMs])));
     const cutoff = s.cutoff ? stats(mine.flatMap((r) => (r.cutoffMs === null || r.cutoffMs === undefined ? [] : [r.cutoffMs]))) : null;
+    const coldStart = stats(mine.flatMap((r) => (r.coldStartMs === null || r.coldStartMs === undefined ? [] : [r.coldStartMs])));
+    const overhead = stats(mine.flatMap((r) => (r.overheadMs === null || r.overheadMs === undefined ? [] : [r.overheadMs])));
     const cutoffMet = !cutoff || s.slo.cutoff === undefined || (cutoff.p95 !== null && cutoff.p95 <= s.slo.cutoff);
-    const met = mttd.p95 !== null && mttr.p95 !== null && mttd.p95 <= s.slo.mttd && mttr.p95 <= s.slo.mttr && cutoffMet;
-    const slo = { mttdMs: s.slo.mttd, mttrMs: s.slo.mttr, ...(s.slo.cutoff !== undefined ? { cutoffMs: s.slo.cutoff } : {}), met };
-    return { id: s.id, name: s.name, runs: mine.length, passed: mine.filter((r) => r.passed).length, playbook: s.playbook, mttd, mttr, cutoff, slo };
+    const overheadMet = s.slo.overhead === undefined || (overhead.p95 !== null && overhead.p95 <= s.slo.overhead);
+    const met = mttd.p95 !== null && mttr.p95 !== null && mttd.p95 <= s.slo.mttd && mttr.p95 <= s.slo.mttr && cutoffMet && overheadMet;
+    const slo = { mttdMs: s.slo.mttd, mttrMs: s.slo.mttr, ...(s.slo.cutoff !== undefined ? { cutoffMs: s.slo.cutoff } : {}), ...(s.slo.overhead !== undefined ? { overheadMs: s.slo.overhead } : {}), met };
+    return { id: s.id, name: s.name, runs: mine.length, passed: mine.filter((r) => r.passed).length, playbook: s.playbook, mttd, mttr, cutoff, coldStart, overhead, slo };
   });
   const passed = runs.filter((r) => r.passed).length;
   return { scenarios: runs, summary, passed, failed: runs.length - passed, ok: runs.length > 0 && passed === runs.length && summary.every((s) => s.slo.met) };
@@ -57,6 +63,7 @@ export function summarise(runs: RunReport[], scenarios: Scenario[]): StressRepor
 const fmt = (v: number | null) => (v === null ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 const fmtStats = (s: Stats, many: boolean) => (many ? `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.max)}` : fmt(s.p50));
 const withCutoff = (report: StressReport) => report.summary.some((s) => s.cutoff);
+const withColdStart = (report: StressReport) => report.summary.some((s) => s.coldStart.p50 !== null);
 
 function rows(report: StressReport): string[][] {
   const many = report.summary.some((s) => s.runs > 1);
@@ -64,13 +71,16 @@ function rows(report: StressReport): string[][] {
     const notes = [...new Set(report.scenarios.filter((r) => r.id === s.id).flatMap((r) => r.notes))];
     const cut = withCutoff(report) ? [s.cutoff ? fmtStats(s.cutoff, many) : '—'] : [];
     const cutSlo = s.slo.cutoffMs !== undefined ? ` / cut-off ≤ ${fmt(s.slo.cutoffMs)}` : '';
+    const overSlo = s.slo.overheadMs !== undefined ? ` / overhead ≤ ${fmt(s.slo.overheadMs)}` : '';
+    const cold = withColdStart(report) ? [s.coldStart.p50 !== null ? fmtStats(s.coldStart, many) : '—', s.overhead.p50 !== null ? fmtStats(s.overhead, many) : '—'] : [];
     return [
       s.id,
       `${s.passed}/${s.runs}`,
       fmtStats(s.mttd, many),
       ...cut,
       fmtStats(s.mttr, many),
-      `≤ ${fmt(s.slo.mttdMs)} / ≤ ${fmt(s.slo.mttrMs)}${cutSlo} ${s.slo.met ? 'met' : 'MISSED'}`,
+      ...cold,
+      `≤ ${fmt(s.slo.mttdMs)} / ≤ ${fmt(s.slo.mttrMs)}${cutSlo}${overSlo} ${s.slo.met ? 'met' : 'MISSED'}`,
       s.playbook,
       notes.slice(0, 3).join('; ') || '—',
     ];
@@ -81,7 +91,8 @@ function headers(report: StressReport): string[] {
   const many = report.summary.some((s) => s.runs > 1);
   const suffix = many ? ' p50/p95/max' : '';
   const cut = withCutoff(report) ? [`cut-off${suffix}`] : [];
-  return ['scenario', 'passed', `MTTD${suffix}`, ...cut, `MTTR${suffix}`, 'SLO (p95 MTTD / MTTR)', 'playbook', 'notes'];
+  const cold = withColdStart(report) ? [`cold start${suffix}`, `overhead${suffix}`] : [];
+  return ['scenario', 'passed', `MTTD${suffix}`, ...cut, `MTTR${suffix}`, ...cold, 'SLO (p95 MTTD / MTTR)', 'playbook', 'notes'];
 }
 
 /** A plain-text table for the terminal. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { BusClient, HeartbeatData, heartbeatComponent, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
-import { readProc } from '../targets/index.js';
+import { loadTargets, readProc } from '../targets/index.js';
 import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
 import { freshStack } from './fresh-stack.js';
 import type { ScoredStack } from './scored-stack.js';
@@ -20,6 +20,10 @@ export interface RunReport {
   mttrMs: number | null;
   /** Inject → the server closed the scenario's `cutoff.actor` connection; null when not measured or not cut. */
   cutoffMs: number | null;
+  /** The restarted program's cold start: its new process started → its checks passed; null when not restarted (or attached). */
+  coldStartMs: number | null;
+  /** MTTR minus the cold start: what Homeostat itself took (detection, decision, restart); null without a cold start. */
+  overheadMs: number | null;
   playbook: string | null;
   runStatus: string | null;
   collateral: string[];
@@ -64,6 +68,8 @@ export async function runScenarioOnce(
     mttdMs: null,
     mttrMs: null,
     cutoffMs: null,
+    coldStartMs: null,
+    overheadMs: null,
     playbook: null,
     runStatus: null,
     collateral: [],
@@ -71,7 +77,7 @@ export async function runScenarioOnce(
     notes: [],
   };
   progress(scenario.id, runIndex, open ? 'attaching' : 'starting stack');
-  const stack = await (open ? open() : freshStack(settings, log));
+  const stack = await (open ? open() : freshStack(settings, log, scenario.targets ? loadTargets(scenario.targets) : undefined));
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
   let cutoff: CutoffWatch | null = null;
@@ -99,9 +105,11 @@ export async function runScenarioOnce(
     op.subscribe(scenario.detect.event, z.unknown(), (env) => {
       if (t0 && !detectedAt && env.target === scenario.target) detectedAt = performance.now();
     });
-    op.subscribe(subjects.event('heartbeat', 'missed'), z.unknown(), (env: Envelope<unknown>) => {
-      if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: heartbeat missed`);
-    });
+    for (const [kind, what] of [['heartbeat', 'missed'], ['target', 'exited'], ['target', 'unhealthy']] as const) {
+      op.subscribe(subjects.event(kind, what), z.unknown(), (env: Envelope<unknown>) => {
+        if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: ${kind === 'heartbeat' ? 'heartbeat missed' : what}`);
+      });
+    }
     let runId: string | null = null;
     let resolvedAt = 0;
     let runEnded = false;
@@ -163,9 +171,15 @@ export async function runScenarioOnce(
       await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
       const recovered = await steadyAgain();
       if (recovered) {
+        const recoveredAt = performance.now();
         report.recovered = true;
         const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
-        report.mttrMs = round((onlyRun ? resolvedAt : performance.now()) - t0);
+        report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0);
+        const restartedAt = target ? stack.lastStart(target.name) : null;
+        if (restartedAt !== null && restartedAt > t0 && !onlyRun) {
+          report.coldStartMs = round(recoveredAt - restartedAt);
+          report.overheadMs = round(report.mttrMs - report.coldStartMs);
+        }
       } else report.notes.push(`not recovered within ${scenario.timeout} ms`);
       // let the playbook finish its verification so the run's outcome is known
       await until(() => report.runStatus !== null, 15_000, 10);
@@ -179,8 +193,8 @@ export async function runScenarioOnce(
     for (const p of stack.pids() ?? []) seenPids.add(p);
     // collateral: other targets' heartbeats uninterrupted, Homeostat's processes untouched
     for (const [o, gap] of maxGapAfterInject) {
-      const hb = stack.get(o).heartbeat!;
-      if (gap > hb.misses * hb.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
+      const hb = stack.get(o).heartbeat;
+      if (hb && gap > hb.misses * hb.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
     }
     if (homeostat) report.collateral.push(...homeostatUntouched(homeostat));
     // collateral: other targets must still be healthy

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { Duration, loadYamlFile } from '../config/index.js';
 
@@ -11,6 +11,8 @@ export const ScenarioSchema = z
     description: z.string().default(''),
     /** The target the fault is aimed at. */
     target: z.string(),
+    /** A targets file for this scenario's fresh stacks (relative to the scenario's folder); default: the stack's targets file. */
+    targets: z.string().min(1).optional(),
     inject: z
       .object({
         /** `chaos.<fault>` is published with `data` as a plain JSON body, exactly as `nats pub` would. */
@@ -36,7 +38,15 @@ export const ScenarioSchema = z
     cutoff: z.object({ actor: z.string().min(1) }).strict().optional(),
     /** The playbook expected to run. */
     playbook: z.string(),
-    slo: z.object({ mttd: Duration, mttr: Duration, cutoff: Duration.optional() }).strict(),
+    slo: z
+      .object({
+        mttd: Duration,
+        mttr: Duration,
+        cutoff: Duration.optional(),
+        /** p95 goal for MTTR minus the program's cold start (its new process started → its checks pass). */
+        overhead: Duration.optional(),
+      })
+      .strict(),
     /** A run that has not recovered by then fails. */
     timeout: Duration.default(30_000),
   })
@@ -53,7 +63,7 @@ export function loadScenarios(dir: string): Map<string, Scenario> {
   const out = new Map<string, Scenario>();
   for (const f of readdirSync(dir).filter((x) => /\.ya?ml$/.test(x)).sort()) {
     const s = loadYamlFile(join(dir, f), ScenarioSchema);
-    out.set(s.id, s);
+    out.set(s.id, s.targets && !isAbsolute(s.targets) ? { ...s, targets: resolve(dir, s.targets) } : s);
   }
   return out;
 }

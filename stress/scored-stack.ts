@@ -1,10 +1,19 @@
 import type { Credentials } from '../bus/index.js';
+import type { CheckConfig } from '../targets/index.js';
 
 /** One target as the runner sees it: its heartbeat contract (when it beats) and how its health is read. */
 export interface ScoredTarget {
   name: string;
-  /** Heartbeat interval and misses, for targets that publish `heartbeat.<name>`. */
+  /** Heartbeat interval and misses, for targets that declare a `heartbeat` check. */
   heartbeat?: { intervalMs: number; misses: number };
+  /** The target's declared checks (targets.yaml). */
+  checks: readonly CheckConfig[];
+}
+
+/** A target's heartbeat contract, from its declared `heartbeat` check. */
+export function heartbeatOf(checks: readonly CheckConfig[]): ScoredTarget['heartbeat'] {
+  const hb = checks.find((c) => c.kind === 'heartbeat');
+  return hb?.kind === 'heartbeat' ? { intervalMs: hb.interval, misses: hb.misses } : undefined;
 }
 
 /**
@@ -22,7 +31,7 @@ export interface ScoredStack {
   has(target: string): boolean;
   get(target: string): ScoredTarget;
   readonly names: readonly string[];
-  /** Whether `target` answers its health check now (its health URL, or no open `events.target.unhealthy`). */
+  /** Whether `target` runs and passes its declared checks now (attempted once; heartbeats are judged by the runner). */
   healthy(target: string): Promise<boolean>;
   /** Whether the machine is under the resource monitor's thresholds; null when this mode cannot tell. */
   calm(): { calm: boolean; cpuPct: number | null } | null;
@@ -30,6 +39,8 @@ export interface ScoredStack {
   homeostatPids(): number[] | null;
   /** Every process the stack started, to find orphans after it stopped; null in attached mode (it keeps running). */
   pids(): number[] | null;
+  /** When (performance.now()) the target's process last started, as its driver said; null when this mode cannot tell. */
+  lastStart(target: string): number | null;
   /** Stops a fresh stack; an attached one is only let go. */
   release(): Promise<void>;
 }

@@ -1,13 +1,17 @@
 /**
  * The chaos agent: breaks things on purpose. It connects with the `chaos` role's own
  * credentials, subscribes to `chaos.>`, and shares no code path with the handlers
- * (it never uses a target driver). It learns target pids from their heartbeats.
+ * (it never uses a target driver). It learns target pids from the pid files the process driver
+ * keeps (`<pidDir>/<name>.pid`, checked against the process's start time) and, for targets that
+ * heartbeat, from their heartbeats.
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BusClient, ChaosAclSpamData, ChaosHeartbeatPauseData, HeartbeatData, heartbeatComponent, subjects, type Credentials, type Envelope } from '../bus/index.js';
+import { BusClient, ChaosAclSpamData, ChaosHeartbeatPauseData, ChaosProcessKillData, ChaosProcessPauseData, HeartbeatData, heartbeatComponent, subjects, type Credentials, type Envelope } from '../bus/index.js';
 import { AclSpamFault } from './acl-spam-fault.js';
+import { readPidFile } from './pid-file.js';
 import { readProc } from './process-tree.js';
+import { readProcUsage } from './process-usage.js';
 import { ChaosCpuSpikeData } from '../bus/index.js';
 import { requestCpuSpike } from './cpu-spike-fault.js';
 
@@ -28,10 +32,13 @@ export class ChaosAgent {
     readonly log: Logger,
     creds: Credentials,
     actors: Readonly<Record<string, string>>,
+    readonly pidDir: string | undefined,
   ) {
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
     this.#aclSpam = new AclSpamFault(creds.url, actors, log, (o) => bus.publish(subjects.event('chaos', 'acl_spam_ended'), 'chaos.acl_spam_ended', o, { target: o.actor }));
     this.#register('acl_spam', { schema: ChaosAclSpamData, run: (d) => this.#aclSpam.start(d) });
+    this.#register('process_kill', { schema: ChaosProcessKillData, run: (d) => this.#processKill(d) });
+    this.#register('process_pause', { schema: ChaosProcessPauseData, run: (d) => this.#processPause(d) });
     this.#register('cpu_spike', {
       schema: ChaosCpuSpikeData,
       run: (d) => {
@@ -44,10 +51,11 @@ export class ChaosAgent {
   /**
    * @param actors logins of the policy's named actors (never of a role), for faults that act as
    *   an outside actor, e.g. `chaos.acl_spam`.
+   * @param pidDir where the targets' pid files are (`<stack dir>/targets`), for the process faults.
    */
-  static async start(creds: Credentials, targets: readonly string[], log: Logger, actors: Readonly<Record<string, string>> = {}): Promise<ChaosAgent> {
+  static async start(creds: Credentials, targets: readonly string[], log: Logger, actors: Readonly<Record<string, string>> = {}, pidDir?: string): Promise<ChaosAgent> {
     const bus = await BusClient.connect(creds, 'chaos-agent', log);
-    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }), creds, actors);
+    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }), creds, actors, pidDir);
     bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
       const name = heartbeatComponent(env.subject) ?? env.source;
       if (env.data.pid && agent.targets.includes(name)) agent.#pids.set(name, env.data.pid);
@@ -82,10 +90,12 @@ export class ChaosAgent {
     }
   }
 
+  /** The target's main pid: from its pid file (start time checked), else from its heartbeats. */
   #pidOf(target: string): number {
     if (!this.targets.includes(target)) throw new Error(`"${target}" is not a registered target (${this.targets.join(', ')})`);
-    const pid = this.#pids.get(target);
-    if (!pid) throw new Error(`no heartbeat seen from "${target}" yet, so its pid is unknown`);
+    const fromFile = this.pidDir ? readPidFile(this.pidDir, target) : null;
+    const pid = fromFile?.pid ?? this.#pids.get(target);
+    if (!pid) throw new Error(`no pid file ${this.pidDir ? `in ${this.pidDir} ` : ''}and no heartbeat seen from "${target}", so its pid is unknown (is it running?)`);
     if (pid === 1 || pid === process.pid || pid === process.ppid) throw new Error(`pid ${pid} is not a target process`);
     return pid;
   }
@@ -106,6 +116,33 @@ export class ChaosAgent {
     }, d.seconds * 1000);
     this.#timers.add(timer);
     return { target: d.target, pid, seconds: d.seconds };
+  }
+
+  async #processKill(d: ChaosProcessKillData): Promise<Record<string, unknown>> {
+    const pid = this.#pidOf(d.target);
+    if (!readProc(pid)) throw new Error(`process ${pid} of "${d.target}" is gone`);
+    process.kill(pid, d.signal);
+    return { target: d.target, pid, signal: d.signal };
+  }
+
+  /** SIGSTOPs the target's whole process group, and SIGCONTs it after `seconds` if it is still the same process. */
+  async #processPause(d: ChaosProcessPauseData): Promise<Record<string, unknown>> {
+    const pid = this.#pidOf(d.target);
+    const before = readProc(pid);
+    if (!before) throw new Error(`process ${pid} of "${d.target}" is gone`);
+    // the process driver starts each target as the leader of its own process group
+    const group = readProcUsage(pid)?.pgid === pid ? -pid : pid;
+    process.kill(group, 'SIGSTOP');
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      const now = readProc(pid);
+      if (now && now.startTime === before.startTime) {
+        process.kill(group, 'SIGCONT');
+        this.log.info({ target: d.target, pid }, 'process pause over: SIGCONT');
+      }
+    }, d.seconds * 1000);
+    this.#timers.add(timer);
+    return { target: d.target, pid, seconds: d.seconds, group: group < 0 };
   }
 
   async stop(): Promise<void> {

@@ -1,47 +1,66 @@
 import { z } from 'zod';
 import { Duration, loadYamlFile } from '../config/index.js';
+import { checkName, CheckSchema } from './check-kinds.js';
 
 const Name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "_" or "-"');
 
 const Common = {
-  name: Name,
-  /** Heartbeat interval and how many missed intervals make an outage. */
-  heartbeat: z
-    .object({ interval: Duration.default(100), misses: z.number().int().min(1).max(100).default(3) })
-    .strict()
-    .default({ interval: 100, misses: 3 }),
+  name: Name.describe('Unique name of the target (letters, digits, "_" or "-").'),
+  /** Health checks run by the health monitor and by the `target.health` probe. */
+  checks: z
+    .array(CheckSchema)
+    .default([])
+    .describe('Health checks (heartbeat, http, tcp, exec). A target without checks is still watched for unexpected exits.'),
   /** A critical target is never throttled; a protected one is never killed. */
-  critical: z.boolean().default(false),
-  protected: z.boolean().default(false),
+  critical: z.boolean().default(false).describe('Never throttled (reniced) by remediation.'),
+  protected: z.boolean().default(false).describe('Never killed by remediation.'),
 };
+
+/** Check names are unique per target; an http `path` needs a port to resolve against. */
+function checkTargetChecks(t: { builtin?: string; port: number | 'auto'; checks: z.infer<typeof CheckSchema>[] }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  t.checks.forEach((c, i) => {
+    const name = checkName(c);
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${name}" (give each check of one kind its own name)` });
+    seen.add(name);
+    if (c.kind === 'http' && c.path && !t.builtin && t.port === 'auto')
+      ctx.addIssue({ code: 'custom', path: ['checks', i, 'path'], message: '`path` is resolved against the target\'s `port`: give the target a numeric `port`, or give the check a `url`' });
+  });
+}
 
 export const ProcessTargetSchema = z
   .object({
     ...Common,
-    driver: z.literal('process'),
+    driver: z.literal('process').describe('A local program Homeostat starts and supervises.'),
     /** A program of Homeostat's own (`demo-worker`), or `command` + `args`. */
-    builtin: z.enum(['demo-worker']).optional(),
-    command: z.string().min(1).optional(),
-    args: z.array(z.string()).default([]),
-    env: z.record(z.string(), z.string()).default({}),
-    cwd: z.string().optional(),
-    /** TCP port for the demo worker's HTTP server; `auto` picks a free one. */
-    port: z.union([z.number().int().min(1).max(65535), z.literal('auto')]).default('auto'),
-    /** Health URL; for the demo worker it defaults to http://127.0.0.1:<port>/health. */
-    health: z.object({ url: z.string().url() }).strict().optional(),
+    builtin: z.enum(['demo-worker']).optional().describe('A program of Homeostat\'s own; give `builtin` or `command`.'),
+    command: z.string().min(1).optional().describe('The program to run (looked up on PATH), never through a shell.'),
+    args: z.array(z.string()).default([]).describe('Its arguments.'),
+    env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables.'),
+    cwd: z.string().optional().describe('Working directory.'),
+    /** TCP port: the demo worker listens on it (`auto` picks a free one); `path` checks resolve against it. */
+    port: z
+      .union([z.number().int().min(1).max(65535), z.literal('auto')])
+      .default('auto')
+      .describe('The target\'s TCP port: the demo worker listens on it (auto: a free one); http checks with `path` resolve against it.'),
     /** Grace period between SIGTERM and SIGKILL on stop. */
-    stopGrace: Duration.default(2000),
+    stopGrace: Duration.default(2000).describe('Between SIGTERM and SIGKILL on stop (default 2s).'),
   })
   .strict()
   .refine((t) => Boolean(t.builtin) !== Boolean(t.command), {
     message: 'give exactly one of `builtin` or `command`',
     path: ['command'],
-  });
+  })
+  .superRefine(checkTargetChecks);
 
+/** One entry of `targets:`; the branch is chosen by `driver:` (one per driver of `drivers.ts`). */
 export const TargetSchema = z.discriminatedUnion('driver', [ProcessTargetSchema]);
 
 export const TargetsFileSchema = z
-  .object({ targets: z.array(TargetSchema).min(1) })
+  .object({
+    $schema: z.string().optional().describe('Path or URL of targets/schema.json, for editors.'),
+    targets: z.array(TargetSchema).min(1).describe('What Homeostat looks after.'),
+  })
   .strict()
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
@@ -57,4 +76,13 @@ export type ProcessTargetConfig = z.infer<typeof ProcessTargetSchema>;
 /** Loads `targets.yaml`; an unknown or missing field is refused with file, line and field. */
 export function loadTargets(file: string): TargetConfig[] {
   return loadYamlFile(file, TargetsFileSchema).targets;
+}
+
+/**
+ * The JSON Schema of `targets.yaml`, generated from the zod schema (input side: durations may be
+ * written "10s" or in ms). Committed as `targets/schema.json` for editors.
+ */
+export function targetsJsonSchemaText(): string {
+  const schema = z.toJSONSchema(TargetsFileSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+  return `${JSON.stringify({ ...schema, title: 'Homeostat targets.yaml' }, null, 2)}\n`;
 }

@@ -46,8 +46,9 @@ describe('chaos.cpu_spike', () => {
     expect(pids).toHaveLength(2);
 
     const w1 = registry.get('worker-1').driver;
-    const w2pids = registry.get('worker-2').driver.pids();
-    for (const pid of pids) expect(w1.pids()).toContain(pid);
+    const w2pids = await registry.get('worker-2').driver.pids();
+    const w1pids = await w1.pids();
+    for (const pid of pids) expect(w1pids).toContain(pid);
     const owner = attributeToTargets(listProcUsage(), guard.roots());
     expect(pids.map((p) => owner.get(p))).toEqual(['worker-1', 'worker-1']);
 
@@ -65,9 +66,9 @@ describe('chaos.cpu_spike', () => {
     const again = await call(engine, 'process.kill_runaway', { target: 'worker-1', minCpuPct: 20, measured });
     expect(again).toMatchObject({ status: 'ok', result: { count: 0, killed: [], skipped: [] } });
     expect((again.result.gone as { pid: number }[]).map((g) => g.pid).sort()).toEqual([...pids].sort());
-    expect(alive(w1.status().pid!)).toBe(true);
+    expect(alive((await w1.status()).pid!)).toBe(true);
     for (const pid of w2pids) expect(alive(pid)).toBe(true);
-    const health = await fetch(w1.healthUrl!);
+    const health = await fetch(`http://127.0.0.1:${registry.get('worker-1').port}/health`);
     expect(health.status).toBe(200);
   });
 

@@ -1,4 +1,8 @@
-/** What a target driver can do with one target. Adapters: `process` (here), `docker` (later). */
+/**
+ * The seam between Homeostat and the things it looks after. Every operation is asynchronous so
+ * a driver that is not a local process (`docker`, later) fits the same interface. Adapters are
+ * chosen by the `driver:` field of `targets.yaml` (see `drivers.ts`).
+ */
 export interface TargetStatus {
   name: string;
   running: boolean;
@@ -6,31 +10,67 @@ export interface TargetStatus {
   startedAt?: string;
   restarts: number;
   lastExit?: { code: number | null; signal: string | null; at: string };
+  /** Why the last start failed (spawn error), while the target is not running. */
+  startError?: string;
 }
 
-export interface TargetExit {
-  name: string;
-  pid: number;
-  code: number | null;
-  signal: string | null;
-  /** True when Homeostat itself stopped the target. */
-  expected: boolean;
+/** One change of a target's state, pushed by the driver (never polled). */
+export type TargetStateChange =
+  | { kind: 'started'; pid: number; at: number; restarts: number }
+  | {
+      kind: 'exited';
+      pid: number;
+      code: number | null;
+      signal: string | null;
+      /** True when Homeostat itself stopped or restarted the target. */
+      expected: boolean;
+      uptimeMs: number;
+      restarts: number;
+      at: number;
+    }
+  | { kind: 'start_failed'; error: string; restarts: number; at: number };
+
+export interface ExecOptions {
+  /** The command is killed (its whole process group) after this long. */
+  timeoutMs: number;
+  /** Each of stdout and stderr is cut after this many bytes. */
+  maxOutputBytes: number;
+}
+
+export interface ExecResult {
+  /** Null when the command was killed (timeout) or could not be started. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** Why the command could not be started at all (e.g. ENOENT). */
+  error?: string;
+}
+
+export interface LogLine {
+  at: number;
+  stream: 'stdout' | 'stderr';
+  line: string;
 }
 
 export interface TargetDriver {
   readonly name: string;
-  /** Health URL (if any), for probes. */
-  readonly healthUrl?: string;
   readonly critical: boolean;
   readonly protected: boolean;
+  /** Starts the target; a start failure rejects and is also pushed as `start_failed`. */
   start(): Promise<void>;
+  /** Stops the target (an expected exit: no `exited` event downstream). */
   stop(): Promise<void>;
   restart(): Promise<void>;
+  status(): Promise<TargetStatus>;
+  /** Runs `argv` (never through a shell) beside/inside the target, bounded in time and output. */
+  exec(argv: readonly string[], opts: ExecOptions): Promise<ExecResult>;
+  /** The last lines the target wrote (a bounded buffer), oldest first. */
+  logs(opts?: { since?: number; tail?: number }): Promise<LogLine[]>;
   /** Sends a signal to the target's main process (`group: true` — its whole process group). */
-  signal(sig: NodeJS.Signals, opts?: { group?: boolean }): void;
+  signal(sig: NodeJS.Signals, opts?: { group?: boolean }): Promise<void>;
   /** The pids of the target's process tree, main process first. */
-  pids(): number[];
-  status(): TargetStatus;
-  /** Called on every exit, learned from the child's exit event (no polling). */
-  onExit(listener: (exit: TargetExit) => void): () => void;
+  pids(): Promise<number[]>;
+  /** Every start, exit and failed start, as it happens. Returns the unsubscribe function. */
+  onState(listener: (change: TargetStateChange) => void): () => void;
 }

@@ -1,8 +1,12 @@
 /** Targets: the registry (`targets.yaml`), drivers, the demo worker and the chaos agent. */
-export { loadTargets, TargetsFileSchema, type TargetConfig, type ProcessTargetConfig } from './config.js';
-export type { TargetDriver, TargetStatus, TargetExit } from './driver.js';
-export { ProcessDriver, type ProcessSpec } from './process-driver.js';
+export { loadTargets, TargetsFileSchema, targetsJsonSchemaText, type TargetConfig, type ProcessTargetConfig } from './config.js';
+export type { TargetDriver, TargetStatus, TargetStateChange, ExecOptions, ExecResult, LogLine } from './driver.js';
+export { ProcessDriver, type ProcessSpec, type TargetPidFile } from './process-driver.js';
+export { DRIVERS, createDriver, type DriverContext, type CreatedDriver } from './drivers.js';
 export { TargetRegistry, type TargetRuntime } from './registry.js';
+export { CHECK_KINDS, CheckSchema, checkName, checkPlan, runCheck, type CheckConfig, type CheckKindName, type CheckAttempt } from './check-kinds.js';
+export { defineCheckKind, type CheckKind, type CheckPlan, type ProbeContext, type ProbeOutcome } from './checks/check-kind.js';
+export { runBounded } from './bounded-exec.js';
 export { processTree, readProc, listProcs, type ProcInfo } from './process-tree.js';
 export { ChaosAgent } from './chaos-agent.js';
 export {

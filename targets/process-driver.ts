@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import type { TargetDriver, TargetExit, TargetStatus } from './driver.js';
+import type { ExecOptions, ExecResult, LogLine, TargetDriver, TargetStateChange, TargetStatus } from './driver.js';
 import { TargetError, TargetNotRunningError } from './errors.js';
 import { processTree, readProc } from './process-tree.js';
+import { runBounded } from './bounded-exec.js';
 
 export interface ProcessSpec {
   name: string;
@@ -11,10 +14,21 @@ export interface ProcessSpec {
   args: string[];
   env: Record<string, string>;
   cwd?: string;
-  healthUrl?: string;
   stopGraceMs: number;
   critical: boolean;
   protected: boolean;
+  /** Where `<name>.pid` is written while the target runs (JSON: pid, startTime, startedAt). */
+  pidDir?: string;
+  /** Lines of stdout/stderr kept for `logs()` (default 500). */
+  logLines?: number;
+}
+
+/** The pid file a process target keeps while it runs: read by the chaos agent and by a later `up`. */
+export interface TargetPidFile {
+  pid: number;
+  /** The process's start time in clock ticks since boot (/proc/<pid>/stat), so a reused pid is never mistaken for it. */
+  startTime: number;
+  startedAt: string;
 }
 
 /**
@@ -27,9 +41,12 @@ export class ProcessDriver implements TargetDriver {
   #stopping = false;
   #restarts = 0;
   #startedAt?: string;
+  #startedMs = 0;
   #lastExit?: TargetStatus['lastExit'];
-  #listeners = new Set<(e: TargetExit) => void>();
+  #startError?: string;
+  #listeners = new Set<(e: TargetStateChange) => void>();
   #lock: Promise<unknown> = Promise.resolve();
+  #logs: LogLine[] = [];
 
   constructor(
     private readonly spec: ProcessSpec,
@@ -39,14 +56,15 @@ export class ProcessDriver implements TargetDriver {
   get name() {
     return this.spec.name;
   }
-  get healthUrl() {
-    return this.spec.healthUrl;
-  }
   get critical() {
     return this.spec.critical;
   }
   get protected() {
     return this.spec.protected;
+  }
+  /** The pid file's path, when the driver keeps one. */
+  get pidFile(): string | undefined {
+    return this.spec.pidDir ? join(this.spec.pidDir, `${this.spec.name}.pid`) : undefined;
   }
 
   /** Serialises start/stop/restart so two callers never race on one child. */
@@ -70,6 +88,16 @@ export class ProcessDriver implements TargetDriver {
     });
   }
 
+  #emit(change: TargetStateChange): void {
+    for (const l of this.#listeners) {
+      try {
+        l(change);
+      } catch (e) {
+        this.log.error({ err: e, target: this.name }, 'target state listener failed');
+      }
+    }
+  }
+
   async #start(): Promise<void> {
     if (this.#child) return;
     const child = spawn(this.spec.command, this.spec.args, {
@@ -78,30 +106,70 @@ export class ProcessDriver implements TargetDriver {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (err) =>
-        reject(new TargetError('TARGET_START_FAILED', `target "${this.name}": cannot start ${this.spec.command}: ${err.message}`, { cause: err })),
-      );
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (e) {
+      const error = `cannot start ${this.spec.command}: ${(e as Error).message}`;
+      this.#startError = error;
+      this.log.warn({ target: this.name, error }, 'target could not be started');
+      this.#emit({ kind: 'start_failed', error, restarts: this.#restarts, at: Date.now() });
+      throw new TargetError('TARGET_START_FAILED', `target "${this.name}": ${error}`, { cause: e });
+    }
     this.#child = child;
-    this.#startedAt = new Date().toISOString();
+    this.#startError = undefined;
+    this.#startedMs = Date.now();
+    this.#startedAt = new Date(this.#startedMs).toISOString();
     const pid = child.pid!;
     const tlog = this.log.child({ target: this.name, pid });
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => tlog.debug({ out: line }, 'target output'));
+    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+      if (stream)
+        createInterface({ input: stream }).on('line', (line) => {
+          this.#keepLine(name, line);
+          tlog.debug({ out: line }, 'target output');
+        });
     }
+    this.#writePidFile(pid);
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         const expected = this.#stopping;
+        const at = Date.now();
         this.#child = null;
-        this.#lastExit = { code, signal, at: new Date().toISOString() };
+        this.#removePidFile();
+        // the target is its process group: no straggler outlives its main process (it would hold ports on restart)
+        killGroup(pid, 'SIGKILL');
+        this.#lastExit = { code, signal, at: new Date(at).toISOString() };
         tlog[expected ? 'info' : 'warn']({ code, signal }, expected ? 'target stopped' : 'target exited');
-        for (const l of this.#listeners) l({ name: this.name, pid, code, signal, expected });
+        this.#emit({ kind: 'exited', pid, code, signal, expected, uptimeMs: at - this.#startedMs, restarts: this.#restarts, at });
         resolve();
       });
     });
     tlog.info('target started');
+    this.#emit({ kind: 'started', pid, at: this.#startedMs, restarts: this.#restarts });
+  }
+
+  #keepLine(stream: LogLine['stream'], line: string): void {
+    this.#logs.push({ at: Date.now(), stream, line: line.length > 4096 ? `${line.slice(0, 4096)}…` : line });
+    const max = this.spec.logLines ?? 500;
+    if (this.#logs.length > max) this.#logs.splice(0, this.#logs.length - max);
+  }
+
+  #writePidFile(pid: number): void {
+    const file = this.pidFile;
+    if (!file) return;
+    try {
+      mkdirSync(this.spec.pidDir!, { recursive: true, mode: 0o700 });
+      const body: TargetPidFile = { pid, startTime: readProc(pid)?.startTime ?? 0, startedAt: this.#startedAt! };
+      writeFileSync(file, `${JSON.stringify(body)}\n`, { mode: 0o600 });
+    } catch (e) {
+      this.log.warn({ err: e, target: this.name }, 'cannot write the pid file');
+    }
+  }
+
+  #removePidFile(): void {
+    if (this.pidFile) rmSync(this.pidFile, { force: true });
   }
 
   async #stop(): Promise<void> {
@@ -111,40 +179,31 @@ export class ProcessDriver implements TargetDriver {
     try {
       const pid = child.pid;
       // A frozen (SIGSTOPped) process only sees SIGTERM once continued.
-      this.#killGroup(pid, 'SIGTERM');
-      this.#killGroup(pid, 'SIGCONT');
-      const timer = setTimeout(() => this.#killGroup(pid, 'SIGKILL'), this.spec.stopGraceMs);
+      killGroup(pid, 'SIGTERM');
+      killGroup(pid, 'SIGCONT');
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), this.spec.stopGraceMs);
       await this.#exited;
       clearTimeout(timer);
       // Leave no stragglers of the group behind.
-      this.#killGroup(pid, 'SIGKILL');
+      killGroup(pid, 'SIGKILL');
     } finally {
       this.#stopping = false;
     }
   }
 
-  #killGroup(pid: number, sig: NodeJS.Signals): void {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      /* group already gone */
-    }
-  }
-
-  signal(sig: NodeJS.Signals, opts: { group?: boolean } = {}): void {
+  async signal(sig: NodeJS.Signals, opts: { group?: boolean } = {}): Promise<void> {
     const pid = this.#child?.pid;
     if (!pid) throw new TargetNotRunningError(this.name);
-    if (opts.group) this.#killGroup(pid, sig);
+    if (opts.group) killGroup(pid, sig);
     else process.kill(pid, sig);
   }
 
-  pids(): number[] {
+  async pids(): Promise<number[]> {
     const pid = this.#child?.pid;
-    if (!pid) return [];
-    return processTree(pid);
+    return pid ? processTree(pid) : [];
   }
 
-  status(): TargetStatus {
+  async status(): Promise<TargetStatus> {
     const pid = this.#child?.pid;
     return {
       name: this.name,
@@ -153,11 +212,31 @@ export class ProcessDriver implements TargetDriver {
       startedAt: this.#startedAt,
       restarts: this.#restarts,
       lastExit: this.#lastExit,
+      startError: this.#startError,
     };
   }
 
-  onExit(listener: (exit: TargetExit) => void): () => void {
+  /** Runs `argv` with the target's working directory and environment, without a shell. */
+  exec(argv: readonly string[], opts: ExecOptions): Promise<ExecResult> {
+    return runBounded(argv, { ...opts, cwd: this.spec.cwd, env: { ...process.env, ...this.spec.env } });
+  }
+
+  async logs(opts: { since?: number; tail?: number } = {}): Promise<LogLine[]> {
+    let out = opts.since === undefined ? this.#logs : this.#logs.filter((l) => l.at >= opts.since!);
+    if (opts.tail !== undefined) out = out.slice(-opts.tail);
+    return out.map((l) => ({ ...l }));
+  }
+
+  onState(listener: (change: TargetStateChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+}
+
+function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    /* group already gone */
   }
 }

@@ -1,23 +1,34 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Credentials } from '../bus/index.js';
-import { freePort } from '../bus/index.js';
-import { projectRoot } from '../config/settings.js';
+import type { CheckConfig } from './check-kinds.js';
+import { httpCheckUrl } from './checks/http-check.js';
 import type { TargetConfig } from './config.js';
 import type { TargetDriver } from './driver.js';
+import { createDriver } from './drivers.js';
 import { UnknownTargetError } from './errors.js';
-import { ProcessDriver } from './process-driver.js';
 
+/** One registered target: its config, driver, and the last state its driver pushed. */
 export interface TargetRuntime {
   config: TargetConfig;
   driver: TargetDriver;
+  checks: CheckConfig[];
+  /** The TCP port the target listens on, when known (http `path` checks resolve against it). */
+  port?: number;
+  /** The URL of its first http check, when it has one. */
+  healthUrl?: string;
+  /** Its heartbeat interval and misses (from its `heartbeat` check; 100 ms × 3 when it has none). */
   intervalMs: number;
   misses: number;
+  /** Last known state, kept from the driver's state stream. */
+  running: boolean;
+  pid?: number;
 }
 
 export interface RegistryOptions {
   /** Credentials of the `target` role, handed to built-in targets. */
   targetCredentials: Credentials;
+  /** The stack's runtime directory: pid files go to `<dir>/targets/<name>.pid`. */
+  dir?: string;
   log: Logger;
 }
 
@@ -25,13 +36,30 @@ export interface RegistryOptions {
 export class TargetRegistry {
   readonly #targets = new Map<string, TargetRuntime>();
 
-  private constructor() {}
+  private constructor(private readonly log: Logger) {}
 
   static async create(configs: TargetConfig[], opts: RegistryOptions): Promise<TargetRegistry> {
-    const reg = new TargetRegistry();
+    const reg = new TargetRegistry(opts.log);
+    const runtimeDir = opts.dir ? `${opts.dir}/targets` : undefined;
     for (const c of configs) {
-      const driver = await createDriver(c, opts);
-      reg.#targets.set(c.name, { config: c, driver, intervalMs: c.heartbeat.interval, misses: c.heartbeat.misses });
+      const { driver, port } = await createDriver(c, { targetCredentials: opts.targetCredentials, runtimeDir, log: opts.log });
+      const beat = c.checks.find((k) => k.kind === 'heartbeat');
+      const http = c.checks.find((k) => k.kind === 'http');
+      const rt: TargetRuntime = {
+        config: c,
+        driver,
+        checks: c.checks,
+        port,
+        healthUrl: http ? httpCheckUrl(http, port) : undefined,
+        intervalMs: beat?.interval ?? 100,
+        misses: beat?.misses ?? 3,
+        running: false,
+      };
+      driver.onState((s) => {
+        rt.running = s.kind === 'started';
+        rt.pid = s.kind === 'started' ? s.pid : undefined;
+      });
+      reg.#targets.set(c.name, rt);
     }
     return reg;
   }
@@ -54,54 +82,27 @@ export class TargetRegistry {
     return t;
   }
 
-  async startAll(): Promise<void> {
-    await Promise.all(this.all().map((t) => t.driver.start()));
+  /**
+   * Starts every target. A target that cannot be started is logged and reported by its driver's
+   * `start_failed` state (→ `events.target.exited` with the error), never thrown: the rest of the
+   * stack keeps running and a later restart may succeed. Returns the names that failed.
+   */
+  async startAll(): Promise<string[]> {
+    const failed: string[] = [];
+    await Promise.all(
+      this.all().map(async (t) => {
+        try {
+          await t.driver.start();
+        } catch (e) {
+          failed.push(t.config.name);
+          this.log.warn({ target: t.config.name, err: e }, 'target not started');
+        }
+      }),
+    );
+    return failed;
   }
 
   async stopAll(): Promise<void> {
     await Promise.all(this.all().map((t) => t.driver.stop()));
   }
-}
-
-async function createDriver(c: TargetConfig, opts: RegistryOptions): Promise<TargetDriver> {
-  const log = opts.log;
-  if (c.builtin === 'demo-worker') {
-    const port = c.port === 'auto' ? await freePort() : c.port;
-    return new ProcessDriver(
-      {
-        name: c.name,
-        command: process.execPath,
-        args: [join(projectRoot(), 'dist', 'targets', 'demo-worker.js')],
-        env: {
-          ...c.env,
-          PORT: String(port),
-          HOMEOSTAT_TARGET_NAME: c.name,
-          HOMEOSTAT_HEARTBEAT_MS: String(c.heartbeat.interval),
-          HOMEOSTAT_NATS_URL: opts.targetCredentials.url,
-          ...(opts.targetCredentials.user ? { HOMEOSTAT_NATS_USER: opts.targetCredentials.user } : {}),
-          ...(opts.targetCredentials.password ? { HOMEOSTAT_NATS_PASSWORD: opts.targetCredentials.password } : {}),
-        },
-        cwd: c.cwd,
-        healthUrl: c.health?.url ?? `http://127.0.0.1:${port}/health`,
-        stopGraceMs: c.stopGrace,
-        critical: c.critical,
-        protected: c.protected,
-      },
-      log,
-    );
-  }
-  return new ProcessDriver(
-    {
-      name: c.name,
-      command: c.command!,
-      args: c.args,
-      env: c.env,
-      cwd: c.cwd,
-      healthUrl: c.health?.url,
-      stopGraceMs: c.stopGrace,
-      critical: c.critical,
-      protected: c.protected,
-    },
-    log,
-  );
 }

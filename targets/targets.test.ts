@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { ConfigFileError } from '../config/index.js';
-import { loadTargets, ProcessDriver, readProc, type TargetExit } from './index.js';
+import { loadTargets, ProcessDriver, readProc, type TargetStateChange } from './index.js';
 import { setup } from '../test/setup.js';
 
 const log = pino({ level: 'silent' });
@@ -32,7 +32,10 @@ describe('targets.yaml', () => {
   it('loads the shipped targets file', () => {
     const targets = loadTargets(join(import.meta.dirname, 'targets.yaml'));
     expect(targets.map((t) => t.name)).toEqual(['worker-1', 'worker-2']);
-    expect(targets[0]!.heartbeat).toEqual({ interval: 100, misses: 3 });
+    expect(targets[0]!.checks).toEqual([
+      { kind: 'heartbeat', interval: 100, misses: 3, startGrace: 5000 },
+      { kind: 'http', path: '/health', status: '200-399', interval: 1000, failures: 3, successes: 1, startGrace: 2000 },
+    ]);
   });
 });
 
@@ -53,24 +56,24 @@ describe('process driver', () => {
     const d = new ProcessDriver(spec(['-e', script]), log);
     await d.start();
     try {
-      const pid = d.status().pid!;
+      const pid = (await d.status()).pid!;
       expect(readProc(pid)).not.toBeNull();
-      await expect.poll(() => d.pids().length).toBe(2);
-      expect(d.pids()[0]).toBe(pid);
-      const treeBefore = d.pids();
+      await expect.poll(async () => (await d.pids()).length).toBe(2);
+      expect((await d.pids())[0]).toBe(pid);
+      const treeBefore = await d.pids();
 
       await d.restart();
-      const pid2 = d.status().pid!;
+      const pid2 = (await d.status()).pid!;
       expect(pid2).not.toBe(pid);
-      expect(d.status().restarts).toBe(1);
+      expect((await d.status()).restarts).toBe(1);
       // the whole old tree is gone (no orphan child)
       for (const p of treeBefore) expect(readProc(p)?.state ?? 'gone').toMatch(/gone|Z/);
 
-      const exited = new Promise<TargetExit>((resolve) => d.onExit(resolve));
+      const exited = new Promise<TargetStateChange>((resolve) => d.onState(resolve));
       process.kill(pid2, 'SIGKILL');
       const exit = await exited;
-      expect(exit).toMatchObject({ name: 'sleeper', pid: pid2, signal: 'SIGKILL', expected: false });
-      expect(d.status().running).toBe(false);
+      expect(exit).toMatchObject({ kind: 'exited', pid: pid2, signal: 'SIGKILL', expected: false, restarts: 1 });
+      expect((await d.status()).running).toBe(false);
     } finally {
       await d.stop();
     }
@@ -80,12 +83,12 @@ describe('process driver', () => {
     const d = new ProcessDriver(spec(['-e', 'setInterval(()=>{},1000)']), log);
     await d.start();
     try {
-      const pid = d.status().pid!;
-      d.signal('SIGSTOP');
+      const pid = (await d.status()).pid!;
+      await d.signal('SIGSTOP');
       await expect.poll(() => readProc(pid)?.state).toBe('T');
       await d.restart();
-      expect(d.status().pid).not.toBe(pid);
-      expect(d.status().running).toBe(true);
+      expect((await d.status()).pid).not.toBe(pid);
+      expect((await d.status()).running).toBe(true);
     } finally {
       await d.stop();
     }

@@ -1,0 +1,171 @@
+import { createServer } from 'node:net';
+import type { ZodType } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRecoveredData, TargetUnhealthyData, type BusClient } from '../bus/index.js';
+import { readProc, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
+import { HealthMonitor } from './index.js';
+import { nextMessage, setup, type TestContext } from '../test/setup.js';
+
+/** A registry of `targets` (targets.yaml entries) watched by a health monitor; nothing started yet. */
+async function watch(ctx: TestContext, targets: unknown[]) {
+  const configs = TargetsFileSchema.parse({ targets }).targets;
+  const registry = await TargetRegistry.create(configs, { targetCredentials: ctx.nats.credentials('target'), dir: ctx.dir, log: ctx.log });
+  ctx.defer(() => registry.stopAll());
+  const monitor = new HealthMonitor({ bus: await ctx.connect('monitor'), targets: registry.all(), log: ctx.log });
+  ctx.defer(() => monitor.stop());
+  monitor.start();
+  const op = await ctx.connect('operator', 'watcher');
+  const seen: { subject: string; target?: string }[] = [];
+  op.nc.subscribe('events.>', { callback: (_e, m) => void seen.push({ subject: m.subject, target: (m.json<{ target?: string }>()).target }) });
+  await op.flush();
+  return { registry, monitor, op, seen };
+}
+
+const next = async <T>(op: BusClient, subject: string, target: string, schema: ZodType<T>, timeoutMs = 10_000) => {
+  const p = nextMessage(op, subject, (e) => e.target === target, timeoutMs, schema);
+  await op.flush();
+  return p;
+};
+
+describe('health monitor', () => {
+  it('leaves a serving python http.server alone, reports it unhealthy once when frozen and recovered when continued', async () => {
+    await using ctx = await setup();
+    const port = await freePort();
+    const { registry, monitor, op, seen } = await watch(ctx, [
+      {
+        name: 'web',
+        driver: 'process',
+        command: 'python3',
+        args: ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', ctx.dir],
+        checks: [{ kind: 'http', url: `http://127.0.0.1:${port}/`, interval: '100ms', timeout: '100ms', failures: 2 }],
+      },
+    ]);
+    expect(await registry.startAll()).toEqual([]);
+    const web = registry.get('web');
+    await expect.poll(() => monitor.state('web').checks[0]?.ok, { timeout: 10_000 }).toBe(true);
+    // serving: ten more passing attempts and no event
+    await expect.poll(() => monitor.state('web').checks[0]?.lastResult?.reason, { timeout: 5000 }).toBe('status 200');
+    const passes = () => monitor.state('web').checks[0]!.lastResult;
+    const first = passes();
+    await expect.poll(() => passes() !== first).toBe(true);
+    expect(seen).toEqual([]);
+    expect(monitor.state('web')).toMatchObject({ healthy: true, running: true });
+
+    const unhealthy = next(op, 'events.target.unhealthy', 'web', TargetUnhealthyData);
+    const frozenAt = Date.now();
+    await web.driver.signal('SIGSTOP');
+    const ev = (await unhealthy).data;
+    expect(ev).toMatchObject({ target: 'web', check: 'http', kind: 'http', failures: 2 });
+    expect(ev.reason).toMatch(/within 100 ms|aborted/);
+    expect(Date.now() - frozenAt).toBeLessThan(2000);
+    expect(monitor.state('web').healthy).toBe(false);
+
+    const recovered = next(op, 'events.target.recovered', 'web', TargetRecoveredData);
+    await web.driver.signal('SIGCONT');
+    expect((await recovered).data).toMatchObject({ target: 'web', check: 'http', kind: 'http' });
+    expect(seen.filter((s) => s.subject === 'events.target.unhealthy')).toHaveLength(1);
+    expect(seen.some((s) => s.subject === 'events.target.exited')).toBe(false);
+  });
+
+  it('reports kill -9 as events.target.exited within milliseconds, not as unhealthy; a restart by Homeostat is no exit', async () => {
+    await using ctx = await setup();
+    const { registry, op, seen } = await watch(ctx, [{ name: 'sleeper', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'exec', argv: ['true'], interval: '50ms' }] }]);
+    await registry.startAll();
+    const t = registry.get('sleeper');
+    await t.driver.restart();
+    const pid = t.pid!;
+    const exited = next(op, 'events.target.exited', 'sleeper', TargetExitedData);
+    const t0 = performance.now();
+    process.kill(pid, 'SIGKILL');
+    const ev = await exited;
+    const ms = performance.now() - t0;
+    expect(ev.data).toMatchObject({ target: 'sleeper', pid, code: null, signal: 'SIGKILL', restarts: 1 });
+    expect(ms).toBeLessThan(100);
+    // not running: its checks are suspended, so the crash is not also an outage
+    await new Promise((r) => setTimeout(r, 400));
+    expect(seen.map((s) => s.subject)).toEqual(['events.target.exited']);
+  });
+
+  it('reports a target whose program does not exist as exited with the spawn error; the others run on', async () => {
+    await using ctx = await setup();
+    const { registry, op } = await watch(ctx, [
+      { name: 'ghost', driver: 'process', command: 'no-such-program-homeostat' },
+      { name: 'sleeper', driver: 'process', command: 'sleep', args: ['60'] },
+    ]);
+    const exited = next(op, 'events.target.exited', 'ghost', TargetExitedData);
+    expect(await registry.startAll()).toEqual(['ghost']);
+    expect((await exited).data).toMatchObject({ target: 'ghost', pid: null, uptimeMs: 0, error: expect.stringMatching(/ENOENT/) });
+    expect(registry.get('sleeper').running).toBe(true);
+    expect(readProc(registry.get('sleeper').pid!)).not.toBeNull();
+  });
+
+  it('tcp: passes while a real listener accepts, fails after it closes', async () => {
+    await using ctx = await setup();
+    const port = await freePort();
+    const server = createServer((s) => s.end());
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    ctx.defer(() => new Promise((r) => server.close(r)));
+    const { registry, monitor, op } = await watch(ctx, [{ name: 'svc', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'tcp', port, interval: '50ms', failures: 2 }] }]);
+    await registry.startAll();
+    await expect.poll(() => monitor.state('svc').checks[0]?.ok).toBe(true);
+    const unhealthy = next(op, 'events.target.unhealthy', 'svc', TargetUnhealthyData);
+    server.close();
+    expect((await unhealthy).data.reason).toMatch(/ECONNREFUSED/);
+  });
+
+  it('exec: argv exit 0 passes, exit 1 fails, a hanging command is abandoned at its timeout', async () => {
+    await using ctx = await setup();
+    const { registry, monitor, op } = await watch(ctx, [
+      {
+        name: 'box',
+        driver: 'process',
+        command: 'sleep',
+        args: ['60'],
+        checks: [
+          { kind: 'exec', name: 'yes', argv: ['true'], interval: '50ms' },
+          { kind: 'exec', name: 'no', argv: ['sh', '-c', 'echo broken >&2; exit 1'], interval: '50ms', failures: 1, startGrace: 0 },
+          { kind: 'exec', name: 'hang', argv: ['sleep', '5'], interval: '250ms', timeout: '200ms', failures: 1, startGrace: 0 },
+        ],
+      },
+    ]);
+    const no = next(op, 'events.target.unhealthy', 'box', TargetUnhealthyData);
+    const hang = nextMessage(op, 'events.target.unhealthy', (e) => e.data.check === 'hang', 5000, TargetUnhealthyData);
+    await registry.startAll();
+    expect((await no).data).toMatchObject({ check: 'no', reason: 'exit 1: broken' });
+    const h = (await hang).data;
+    expect(h.reason).toMatch(/200 ms/);
+    expect(h.latencyMs).toBeGreaterThanOrEqual(199);
+    expect(h.latencyMs).toBeLessThan(1000);
+    expect(monitor.state('box').checks.find((c) => c.name === 'yes')).toMatchObject({ ok: true, unhealthy: false });
+  });
+
+  it('heartbeat: missed once per outage and restored when beats return; a target without the check is never heartbeat-watched', async () => {
+    await using ctx = await setup();
+    const { registry, monitor, op, seen } = await watch(ctx, [
+      { name: 't1', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'heartbeat', interval: '50ms', misses: 3, startGrace: 0 }] },
+      { name: 't2', driver: 'process', command: 'sleep', args: ['60'] },
+    ]);
+    await registry.startAll();
+    const beater = await ctx.connect('target', 't1');
+    let seq = 0;
+    const beat = () => {
+      beater.publish(subjects.heartbeat('t1'), 'heartbeat', { seq: seq++, intervalMs: 50, pid: registry.get('t1').pid });
+      beater.publish(subjects.heartbeat('t2'), 'heartbeat', { seq, intervalMs: 50 });
+    };
+    let timer = setInterval(beat, 50);
+    ctx.defer(() => clearInterval(timer));
+    await expect.poll(() => monitor.state('t1').checks[0]?.ok).toBe(true);
+
+    const missed = next(op, 'events.heartbeat.missed', 't1', HeartbeatMissedData);
+    clearInterval(timer);
+    expect((await missed).data).toMatchObject({ target: 't1', intervalMs: 50 });
+    expect((await missed).data.missedIntervals).toBeGreaterThanOrEqual(3);
+    const restored = next(op, 'events.heartbeat.restored', 't1', HeartbeatMissedData.pick({ target: true }));
+    timer = setInterval(beat, 50);
+    await restored;
+    clearInterval(timer);
+    await next(op, 'events.heartbeat.missed', 't1', HeartbeatMissedData);
+    expect(seen.filter((s) => s.subject === 'events.heartbeat.missed').map((s) => s.target)).toEqual(['t1', 't1']);
+    expect(seen.some((s) => s.subject.startsWith('events.target.'))).toBe(false);
+  });
+});

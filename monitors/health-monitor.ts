@@ -1,0 +1,250 @@
+import type { Logger } from 'pino';
+import {
+  HeartbeatData,
+  heartbeatComponent,
+  subjects,
+  type BusClient,
+  type HeartbeatMissedData,
+  type HeartbeatRestoredData,
+  type TargetExitedData,
+  type TargetRecoveredData,
+  type TargetUnhealthyData,
+} from '../bus/index.js';
+import { checkName, checkPlan, runCheck, type CheckAttempt, type CheckConfig, type CheckPlan, type TargetRuntime, type TargetStateChange } from '../targets/index.js';
+
+/** One declared check as the monitor last saw it. */
+export interface CheckHealth {
+  name: string;
+  kind: string;
+  /** The last attempt's outcome (null: none since the last start). */
+  ok: boolean | null;
+  lastResult: CheckAttempt | null;
+  /** Consecutive failures counted (not those inside the start grace). */
+  failures: number;
+  /** In an outage: `events.target.unhealthy` (or `heartbeat.missed`) was published and not yet ended. */
+  unhealthy: boolean;
+}
+
+/** A target's health, for the stress runner and the dashboard. */
+export interface TargetHealth {
+  target: string;
+  running: boolean;
+  /** Running and no check in an outage. */
+  healthy: boolean;
+  checks: CheckHealth[];
+}
+
+interface CheckState {
+  check: CheckConfig;
+  plan: CheckPlan;
+  name: string;
+  timer: NodeJS.Timeout | null;
+  /** Bumped on every start/exit so a late attempt of an earlier life is dropped. */
+  gen: number;
+  graceUntil: number;
+  failures: number;
+  successes: number;
+  unhealthy: boolean;
+  unhealthySince: number;
+  last: CheckAttempt | null;
+}
+
+interface Watched {
+  rt: TargetRuntime;
+  active: boolean;
+  startedAt: number;
+  lastBeat: number | null;
+  checks: CheckState[];
+  off: () => void;
+}
+
+export interface HealthMonitorOptions {
+  bus: BusClient;
+  targets: readonly TargetRuntime[];
+  log: Logger;
+}
+
+/**
+ * Runs every target's declared checks on their intervals while the target runs, and turns its
+ * driver's state stream into `events.target.exited`.
+ *
+ * - A check failing `failures` times in a row (outside the start grace) publishes
+ *   `events.target.unhealthy` once per outage; `successes` passes in a row then publish
+ *   `events.target.recovered`. The `heartbeat` kind publishes `events.heartbeat.missed` /
+ *   `events.heartbeat.restored` instead (S01 and the heartbeat-restart playbook rely on them).
+ * - After every (re)start the counts reset and the start grace applies; an outage spanning a
+ *   restart stays open until the check passes again.
+ * - A target that is not running is not checked: its unexpected exit is reported once, as
+ *   `events.target.exited` (pushed from the driver's exit event), and a start failure as
+ *   `events.target.exited` with `pid: null` and `error`.
+ */
+export class HealthMonitor {
+  readonly #watched = new Map<string, Watched>();
+  #stopBeats: (() => void) | null = null;
+
+  constructor(private readonly opts: HealthMonitorOptions) {}
+
+  /** Subscribes to heartbeats and to every driver's state; start before the targets start. */
+  start(): void {
+    const sub = this.opts.bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
+      const w = this.#watched.get(heartbeatComponent(env.subject) ?? '');
+      // a late beat of the previous process does not count for the new one
+      if (w && (!env.data.pid || !w.rt.pid || env.data.pid === w.rt.pid)) w.lastBeat = Date.now();
+    });
+    this.#stopBeats = () => sub.unsubscribe();
+    for (const rt of this.opts.targets) {
+      const w: Watched = {
+        rt,
+        active: false,
+        startedAt: 0,
+        lastBeat: null,
+        checks: rt.checks.map((check) => ({
+          check,
+          plan: checkPlan(check),
+          name: checkName(check),
+          timer: null,
+          gen: 0,
+          graceUntil: 0,
+          failures: 0,
+          successes: 0,
+          unhealthy: false,
+          unhealthySince: 0,
+          last: null,
+        })),
+        off: () => undefined,
+      };
+      w.off = rt.driver.onState((s) => this.#onState(w, s));
+      this.#watched.set(rt.config.name, w);
+      if (rt.running) this.#activate(w);
+    }
+  }
+
+  #onState(w: Watched, s: TargetStateChange): void {
+    const target = w.rt.config.name;
+    if (s.kind === 'started') {
+      this.#activate(w);
+      return;
+    }
+    this.#deactivate(w);
+    if (s.kind === 'exited' && s.expected) return;
+    const data: TargetExitedData =
+      s.kind === 'exited'
+        ? { target, pid: s.pid, code: s.code, signal: s.signal, uptimeMs: s.uptimeMs, restarts: s.restarts }
+        : { target, pid: null, code: null, signal: null, uptimeMs: 0, restarts: s.restarts, error: s.error };
+    this.opts.log.warn(data, s.kind === 'exited' ? 'target exited unexpectedly' : 'target could not be started');
+    this.opts.bus.publish(subjects.event('target', 'exited'), 'target.exited', data, { target });
+  }
+
+  #activate(w: Watched): void {
+    const now = Date.now();
+    w.active = true;
+    w.startedAt = now;
+    w.lastBeat = null;
+    for (const cs of w.checks) {
+      this.#halt(cs);
+      cs.failures = 0;
+      cs.successes = 0;
+      cs.last = null;
+      cs.graceUntil = now + cs.plan.startGraceMs;
+      this.#schedule(w, cs, cs.plan.everyMs);
+    }
+  }
+
+  #deactivate(w: Watched): void {
+    w.active = false;
+    for (const cs of w.checks) this.#halt(cs);
+  }
+
+  #halt(cs: CheckState): void {
+    cs.gen++;
+    if (cs.timer) clearTimeout(cs.timer);
+    cs.timer = null;
+  }
+
+  #schedule(w: Watched, cs: CheckState, delayMs: number): void {
+    const gen = cs.gen;
+    cs.timer = setTimeout(() => void this.#attempt(w, cs, gen), delayMs);
+  }
+
+  async #attempt(w: Watched, cs: CheckState, gen: number): Promise<void> {
+    cs.timer = null;
+    const started = performance.now();
+    const r = await runCheck(cs.check, {
+      target: w.rt.config.name,
+      driver: w.rt.driver,
+      port: w.rt.port,
+      // silence is counted from the start until the first beat
+      heartbeatAgeMs: () => Date.now() - (w.lastBeat ?? w.startedAt),
+    });
+    if (gen !== cs.gen || !w.active) return;
+    this.#judge(w, cs, r);
+    this.#schedule(w, cs, Math.max(0, cs.plan.everyMs - (performance.now() - started)));
+  }
+
+  #judge(w: Watched, cs: CheckState, r: CheckAttempt): void {
+    const target = w.rt.config.name;
+    const now = Date.now();
+    cs.last = r;
+    if (r.ok) {
+      cs.failures = 0;
+      cs.successes++;
+      cs.graceUntil = 0;
+      if (cs.unhealthy && cs.successes >= cs.plan.successes) {
+        cs.unhealthy = false;
+        const outageMs = now - cs.unhealthySince;
+        this.opts.log.info({ target, check: cs.name, outageMs }, 'check recovered');
+        if (cs.check.kind === 'heartbeat') {
+          this.opts.bus.publish(subjects.event('heartbeat', 'restored'), 'heartbeat.restored', { target, outageMs } satisfies HeartbeatRestoredData, { target });
+        } else {
+          const data: TargetRecoveredData = { target, check: cs.name, kind: cs.check.kind, outageMs, latencyMs: r.latencyMs };
+          this.opts.bus.publish(subjects.event('target', 'recovered'), 'target.recovered', data, { target });
+        }
+      }
+      return;
+    }
+    cs.successes = 0;
+    if (now < cs.graceUntil) return;
+    cs.failures++;
+    if (cs.unhealthy || cs.failures < cs.plan.failures) return;
+    cs.unhealthy = true;
+    cs.unhealthySince = now;
+    this.opts.log.warn({ target, check: cs.name, reason: r.reason, failures: cs.failures }, 'check failed: target unhealthy');
+    if (cs.check.kind === 'heartbeat') {
+      const intervalMs = cs.check.interval;
+      const silentMs = now - (w.lastBeat ?? w.startedAt);
+      const data: HeartbeatMissedData = {
+        target,
+        lastSeen: w.lastBeat === null ? null : new Date(w.lastBeat).toISOString(),
+        missedIntervals: Math.max(cs.check.misses, Math.floor(silentMs / intervalMs)),
+        intervalMs,
+      };
+      this.opts.bus.publish(subjects.event('heartbeat', 'missed'), 'heartbeat.missed', data, { target });
+    } else {
+      const data: TargetUnhealthyData = { target, check: cs.name, kind: cs.check.kind, reason: r.reason, latencyMs: r.latencyMs, failures: cs.failures };
+      this.opts.bus.publish(subjects.event('target', 'unhealthy'), 'target.unhealthy', data, { target });
+    }
+  }
+
+  /** The target's health as last seen; throws for an unknown target name. */
+  state(name: string): TargetHealth {
+    const w = this.#watched.get(name);
+    if (!w) throw new Error(`the health monitor does not watch "${name}"`);
+    const checks = w.checks.map((cs) => ({ name: cs.name, kind: cs.check.kind, ok: cs.last?.ok ?? null, lastResult: cs.last, failures: cs.failures, unhealthy: cs.unhealthy }));
+    return { target: name, running: w.active, healthy: w.active && checks.every((c) => !c.unhealthy), checks };
+  }
+
+  /** Targets with a check in an outage. */
+  get unhealthy(): string[] {
+    return [...this.#watched.values()].filter((w) => w.checks.some((c) => c.unhealthy)).map((w) => w.rt.config.name);
+  }
+
+  stop(): void {
+    this.#stopBeats?.();
+    this.#stopBeats = null;
+    for (const w of this.#watched.values()) {
+      w.off();
+      this.#deactivate(w);
+    }
+    this.#watched.clear();
+  }
+}

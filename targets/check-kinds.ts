@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { CheckKind, CheckPlan, ProbeContext } from './checks/check-kind.js';
+import { execCheck } from './checks/exec-check.js';
+import { heartbeatCheck } from './checks/heartbeat-check.js';
+import { httpCheck } from './checks/http-check.js';
+import { tcpCheck } from './checks/tcp-check.js';
+
+/**
+ * The check kinds a target may declare under `checks:`. A new kind (`redis`, `postgres`) is one
+ * file in `checks/` exporting a `defineCheckKind(...)`, plus its line here and in `CheckSchema`.
+ */
+export const CHECK_KINDS = {
+  heartbeat: heartbeatCheck,
+  http: httpCheck,
+  tcp: tcpCheck,
+  exec: execCheck,
+} as const;
+
+/** One entry of a target's `checks:`, validated by its kind's branch. */
+export const CheckSchema = z.discriminatedUnion('kind', [heartbeatCheck.schema, httpCheck.schema, tcpCheck.schema, execCheck.schema]);
+export type CheckConfig = z.infer<typeof CheckSchema>;
+export type CheckKindName = keyof typeof CHECK_KINDS;
+
+function kindOf(c: CheckConfig): CheckKind {
+  return CHECK_KINDS[c.kind];
+}
+
+/** The check's name: its `name`, or its kind. */
+export function checkName(c: CheckConfig): string {
+  return c.name ?? c.kind;
+}
+
+export function checkPlan(c: CheckConfig): CheckPlan {
+  return kindOf(c).plan(c);
+}
+
+/** The outcome of one attempt of a check. */
+export interface CheckAttempt {
+  name: string;
+  kind: string;
+  ok: boolean;
+  reason: string;
+  latencyMs: number;
+}
+
+/**
+ * Runs one attempt of `check`. An attempt still running at the timeout is abandoned (its I/O
+ * aborted) and counts as a failure; a probe that throws fails with the error's message.
+ */
+export async function runCheck(check: CheckConfig, ctx: Omit<ProbeContext, 'signal' | 'timeoutMs'>): Promise<CheckAttempt> {
+  const kind = kindOf(check);
+  const { timeoutMs } = kind.plan(check);
+  const t0 = performance.now();
+  if (kind.instant) {
+    const out = await kind.probe(check, { ...ctx, signal: NEVER_ABORTED, timeoutMs });
+    return { name: checkName(check), kind: check.kind, ok: out.ok, reason: out.reason, latencyMs: Math.round((performance.now() - t0) * 10) / 10 };
+  }
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<{ ok: false; reason: string }>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort();
+      resolve({ ok: false, reason: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  const attempt = kind
+    .probe(check, { ...ctx, signal: ac.signal, timeoutMs })
+    .catch((e: unknown) => ({ ok: false, reason: describeError(e) }));
+  try {
+    const out = await Promise.race([attempt, timedOut]);
+    return { name: checkName(check), kind: check.kind, ok: out.ok, reason: out.reason, latencyMs: Math.round((performance.now() - t0) * 10) / 10 };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+
+function describeError(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err?.name === 'AbortError' || err?.name === 'TimeoutError') return 'aborted at the timeout';
+  const cause = err?.cause?.code ?? err?.cause?.message;
+  return cause ? `${err.message}: ${cause}` : String(err?.message ?? e);
+}
