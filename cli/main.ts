@@ -98,7 +98,7 @@ program
     process.stdout.write(
       // `export` lines: `eval $(homeostat creds operator)` sets them for natscli and for homeostat's own commands
       `export NATS_URL=${shellQuote(creds.url)};\nexport NATS_USER=${shellQuote(role)};\nexport NATS_PASSWORD=${shellQuote(pass)};\n\n` +
-        `# example:\n# nats pub --server ${creds.url} --user ${role} --password '${pass}' chaos.heartbeat_pause '{"target":"worker-1","seconds":30}'\n`,
+        `# example:\n# nats pub --server ${creds.url} --user ${role} --password ${shellQuote(pass)} chaos.heartbeat_pause '{"target":"worker-1","seconds":30}'\n`,
     );
   });
 

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BusClient, makeEnvelope } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
-import { listProcs, readCommand, readProc } from '../targets/index.js';
+import { listProcs, processTree, readCommand, readProc } from '../targets/index.js';
 import { nextMessage } from '../test/setup.js';
 
 const root = loadSettings({}, false).root;
@@ -91,8 +91,11 @@ describe('homeostat up survives its own crash (real processes)', () => {
     const runId = (await waiting).data.runId;
     await op.close().catch(() => undefined);
 
-    const children = ['nats-server', 'chaos-agent'].map((n) => pidOf(join(runDir, `${n}.pid`)));
-    expect(children.every(alive)).toBe(true);
+    const recorded = ['nats-server', 'chaos-agent'].map((n) => pidOf(join(runDir, `${n}.pid`)));
+    // every process `up` started: nats-server, chaos agent, the demo workers and their children, the reaper
+    const children = processTree(first.child.pid!).filter((p) => p !== first.child.pid);
+    expect(children).toEqual(expect.arrayContaining(recorded));
+    expect(children.length).toBeGreaterThanOrEqual(5);
     first.child.kill('SIGKILL');
     await first.exited;
     // the orphan reaper stops them without waiting for the next start

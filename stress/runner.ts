@@ -56,7 +56,7 @@ export async function runScenarioOnce(
   settings: Readonly<Settings>,
   log: Logger,
   progress: Progress,
-  open: () => Promise<ScoredStack> = () => freshStack(settings, log, scenario.targets ? loadTargets(scenario.targets) : undefined),
+  open?: () => Promise<ScoredStack>,
 ): Promise<RunReport> {
   const report: RunReport = {
     id: scenario.id,
@@ -76,8 +76,8 @@ export async function runScenarioOnce(
     orphans: [],
     notes: [],
   };
-  progress(scenario.id, runIndex, 'starting stack');
-  const stack = await open();
+  progress(scenario.id, runIndex, open ? 'attaching' : 'starting stack');
+  const stack = await (open ? open() : freshStack(settings, log, scenario.targets ? loadTargets(scenario.targets) : undefined));
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
   let cutoff: CutoffWatch | null = null;
