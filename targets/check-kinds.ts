@@ -34,6 +34,11 @@ export function checkPlan(c: CheckConfig): CheckPlan {
   return kindOf(c).plan(c);
 }
 
+/** Ms until the next attempt of `c` after an attempt that gave `last` (its kind's `nextAttemptMs`, else the interval). */
+export function nextAttemptMs(c: CheckConfig, last: { ok: boolean; reason: string }, ctx: Pick<ProbeContext, 'heartbeatAgeMs'>): number {
+  return kindOf(c).nextAttemptMs?.(c, last, ctx) ?? kindOf(c).plan(c).everyMs;
+}
+
 /** The outcome of one attempt of a check. */
 export interface CheckAttempt {
   name: string;

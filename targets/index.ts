@@ -4,7 +4,7 @@ export type { TargetDriver, TargetStatus, TargetStateChange, ExecOptions, ExecRe
 export { ProcessDriver, type ProcessSpec, type TargetPidFile } from './process-driver.js';
 export { DRIVERS, createDriver, type DriverContext, type CreatedDriver } from './drivers.js';
 export { TargetRegistry, type TargetRuntime } from './registry.js';
-export { CHECK_KINDS, CheckSchema, checkName, checkPlan, runCheck, type CheckConfig, type CheckKindName, type CheckAttempt } from './check-kinds.js';
+export { CHECK_KINDS, CheckSchema, checkName, checkPlan, nextAttemptMs, runCheck, type CheckConfig, type CheckKindName, type CheckAttempt } from './check-kinds.js';
 export { defineCheckKind, type CheckKind, type CheckPlan, type ProbeContext, type ProbeOutcome } from './checks/check-kind.js';
 export { runBounded } from './bounded-exec.js';
 export { processTree, readProc, listProcs, type ProcInfo } from './process-tree.js';

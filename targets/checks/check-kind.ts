@@ -41,6 +41,11 @@ export interface CheckKind<S extends z.ZodObject = z.ZodObject> {
   /** The probe only reads memory (never waits): it runs without the timeout machinery. */
   instant?: boolean;
   plan(check: z.infer<S>): CheckPlan;
+  /**
+   * When the next attempt can first tell something new, in ms (default: the plan's `everyMs`).
+   * The heartbeat kind waits until the last beat could have gone stale instead of polling.
+   */
+  nextAttemptMs?(check: z.infer<S>, last: ProbeOutcome, ctx: Pick<ProbeContext, 'heartbeatAgeMs'>): number;
   probe(check: z.infer<S>, ctx: ProbeContext): Promise<ProbeOutcome>;
 }
 

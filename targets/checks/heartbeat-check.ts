@@ -21,13 +21,21 @@ export const heartbeatCheck = defineCheckKind({
     })
     .strict(),
   plan: (c) => ({
-    // silence is judged often (a quarter of the beat interval, 5–25 ms) so S01 is seen within one tick
+    // during an outage silence is judged often (a quarter of the beat interval, 5–25 ms); while beats
+    // arrive, the next look is when the last beat could first go stale (nextAttemptMs)
     everyMs: Math.max(5, Math.min(25, c.interval / 4)),
     timeoutMs: 1000,
     failures: 1,
     successes: 1,
     startGraceMs: c.startGrace,
   }),
+  nextAttemptMs(c, last, ctx) {
+    const tick = Math.max(5, Math.min(25, c.interval / 4));
+    const age = ctx.heartbeatAgeMs();
+    if (!last.ok || age === null) return tick;
+    // one look just after the limit: detection stays within a tick of the outage's start
+    return Math.max(tick, c.misses * c.interval - age + 1);
+  },
   async probe(c, ctx) {
     const age = ctx.heartbeatAgeMs();
     const limit = c.misses * c.interval;
