@@ -32,7 +32,7 @@ export class ProcessGuard {
 
   /** The registered targets' main processes (as their drivers last reported them). */
   roots(): TargetRoot[] {
-    return this.opts.registry.all().flatMap((t) => (t.running && t.pid ? [{ name: t.config.name, pid: t.pid }] : []));
+    return this.opts.registry.roots();
   }
 
   /**

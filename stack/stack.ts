@@ -156,7 +156,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const resourceMonitor = new ResourceMonitor({
       bus: monitorBus,
       config: monitorsConfig.resource,
-      roots: () => guard.roots(),
+      roots: () => registry.roots(),
       log: log.child({ component: 'resource-monitor' }),
     });
     cleanups.push(() => resourceMonitor.stop());

@@ -6,6 +6,7 @@ import type { TargetConfig } from './config.js';
 import type { TargetDriver } from './driver.js';
 import { createDriver } from './drivers.js';
 import { UnknownTargetError } from './errors.js';
+import type { TargetRoot } from './process-usage.js';
 
 /** One registered target: its config, driver, and the last state its driver pushed. */
 export interface TargetRuntime {
@@ -80,6 +81,11 @@ export class TargetRegistry {
     const t = this.#targets.get(name);
     if (!t) throw new UnknownTargetError(name, this.names);
     return t;
+  }
+
+  /** The running targets' main processes (as their drivers last reported them): the roots of their process trees. */
+  roots(): TargetRoot[] {
+    return this.all().flatMap((t) => (t.running && t.pid ? [{ name: t.config.name, pid: t.pid }] : []));
   }
 
   /**
