@@ -9,6 +9,7 @@ import { loadPlaybookFile } from '../playbooks/index.js';
 import { ChaosAgent, TargetError } from '../targets/index.js';
 import { startHeartbeat } from '../bus/index.js';
 import { registerApprovalCommands, registerPlaybookCommands } from './control-commands.js';
+import { registerTargetCommands } from './target-commands.js';
 import { CliError } from './errors.js';
 import { createLogger } from './logger.js';
 import { acquireHomeLock, removeChildPidFile, REAPER, StackError, startOrphanReaper, startStack, stopLeftovers, type OrphanReaper, type Stack } from '../stack/index.js';
@@ -125,6 +126,7 @@ playbooks
     process.exitCode = bad ? 1 : 0;
   });
 registerPlaybookCommands(playbooks, settings);
+registerTargetCommands(program, settings);
 registerApprovalCommands(program, settings);
 
 const historyLog = () => createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel });

@@ -170,7 +170,9 @@ export class HealthMonitor {
     const gen = cs.gen;
     const now = Date.now();
     const grid = cs.check.kind === 'heartbeat' ? 1 : cs.plan.everyMs;
-    const at = Math.ceil((now + delayMs) / grid) * grid;
+    // the nearest grid point (a timer that fired a little late must not slip to the point after)
+    let at = Math.round((now + delayMs) / grid) * grid;
+    if (at <= now) at += grid;
     cs.timer = setTimeout(() => void this.#attempt(w, cs, gen), at - now);
   }
 

@@ -64,6 +64,7 @@ export async function attachedStack(opts: AttachOptions, log: Logger): Promise<S
       const probed = t?.checks.some((c) => c.kind === 'tcp' || (c.kind === 'http' && (c.url || t.port)));
       return probed ? checksPass(name, t!.checks, { port: t!.port }) : !unhealthy.has(name);
     },
+    monitorSeesHealthy: () => null,
     lastStart: () => null,
     calm: () => null,
     homeostatPids: () => {

@@ -29,6 +29,10 @@ export async function freshStack(settings: Readonly<Settings>, log: Logger, targ
     calm: () => ({ calm: stack.resourceMonitor.calm, cpuPct: stack.resourceMonitor.last?.cpuPct ?? null }),
     homeostatPids: () => stack.homeostatPids(),
     pids: () => stack.pids(),
+    monitorSeesHealthy: (name) => {
+      const h = stack.healthMonitor.state(name);
+      return h.running && h.checks.every((c) => c.ok === true);
+    },
     lastStart: (name) => started.get(name) ?? null,
     release: () => stack.stop(),
   };

@@ -113,9 +113,16 @@ export async function runScenarioOnce(
     let runId: string | null = null;
     let resolvedAt = 0;
     let runEnded = false;
+    // runs on the target before the injection (e.g. a start-up hiccup being healed): inject only once they ended
+    const before = new Set<string>();
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
       const phase = env.subject?.split('.')[2];
-      if (!t0 || env.data.target !== scenario.target) return;
+      if (env.data.target !== scenario.target) return;
+      if (!t0) {
+        if (phase === 'started') before.add(env.data.runId);
+        else if (phase === 'resolved' || phase === 'failed' || phase === 'stopped') before.delete(env.data.runId);
+        return;
+      }
       if (phase === 'started' && !runId) {
         runId = env.data.runId;
         report.playbook = env.data.playbook;
@@ -137,12 +144,17 @@ export async function runScenarioOnce(
     // an attached stack's resource monitor is not reachable: its calm is not checked (null)
     const calm = () => !scenario.inject.afterCalm || (stack.calm()?.calm ?? true);
     const steady = await until(
-      async () => (!target || beatFresh(target.name)) && others.every(beatFresh) && (!target || (await stack.healthy(target.name))) && calm(),
+      async () =>
+        before.size === 0 &&
+        (!target || beatFresh(target.name)) &&
+        others.every(beatFresh) &&
+        (!target || ((stack.monitorSeesHealthy(target.name) ?? true) && (await stack.healthy(target.name)))) &&
+        calm(),
       15_000,
       20,
     );
     if (!steady && !calm()) throw new Error(`the machine stayed under resource pressure (CPU ${stack.calm()?.cpuPct?.toFixed(0) ?? '?'} %) before injection`);
-    if (!steady) throw new Error(`${scenario.target} never reached steady state before injection`);
+    if (!steady) throw new Error(`${scenario.target} never reached steady state before injection${before.size ? ` (a run on it was still active)` : ''}`);
     for (const p of stack.pids() ?? []) seenPids.add(p);
     const own = stack.homeostatPids();
     const homeostat = own ? snapshotHomeostat(own) : null;

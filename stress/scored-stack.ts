@@ -39,6 +39,11 @@ export interface ScoredStack {
   homeostatPids(): number[] | null;
   /** Every process the stack started, to find orphans after it stopped; null in attached mode (it keeps running). */
   pids(): number[] | null;
+  /**
+   * Whether Homeostat's health monitor has seen every declared check of `target` pass since it last
+   * started (out of its start grace, so a fault is judged at once); null when this mode cannot tell.
+   */
+  monitorSeesHealthy(target: string): boolean | null;
   /** When (performance.now()) the target's process last started, as its driver said; null when this mode cannot tell. */
   lastStart(target: string): number | null;
   /** Stops a fresh stack; an attached one is only let go. */

@@ -21,6 +21,14 @@ async function problems(body: string) {
 }
 
 describe('targets.yaml checks', () => {
+  it('refuses the first format\'s `health:` and `heartbeat:` fields, saying what to write instead', async () => {
+    await using ctx = await setup();
+    const file = join(ctx.dir, 'targets.yaml');
+    writeFileSync(file, 'targets:\n  - name: web\n    driver: process\n    command: python3\n    health: { url: "http://127.0.0.1:8099/" }\n    heartbeat: { interval: 100ms }\n');
+    expect(() => loadTargets(file)).toThrow(/targets\.yaml:5:13: targets\.0\.health: health checks are declared under `checks:`/);
+    expect(() => loadTargets(file)).toThrow(/targets\.yaml:6:16: targets\.0\.heartbeat: a heartbeat is a check/);
+  });
+
   it('loads every kind with its defaults', async () => {
     await using ctx = await setup();
     const file = join(ctx.dir, 'targets.yaml');
@@ -59,7 +67,7 @@ describe('targets.yaml checks', () => {
     expect(path.problems[0]).toMatchObject({ line: 6, field: 'targets.0.checks.0.path', message: expect.stringMatching(/numeric `port`/) });
   });
 
-  it('targets/schema.json is the JSON Schema generated from the zod schema (regenerate: npm run build && node -e "import(\'./dist/targets/index.js\').then(m=>process.stdout.write(m.targetsJsonSchemaText()))" > targets/schema.json)', () => {
+  it('targets/schema.json is the JSON Schema generated from the zod schema (regenerate: homeostat targets schema --write targets/schema.json)', () => {
     expect(readFileSync(join(import.meta.dirname, 'schema.json'), 'utf8')).toBe(targetsJsonSchemaText());
   });
 });

@@ -11,6 +11,15 @@ const Common = {
     .array(CheckSchema)
     .default([])
     .describe('Health checks (heartbeat, http, tcp, exec). A target without checks is still watched for unexpected exits.'),
+  /** Fields of the first targets format, refused with what to write instead. */
+  health: z
+    .never({ error: 'health checks are declared under `checks:`, e.g. checks: [{ kind: http, url: "http://127.0.0.1:8099/" }]' })
+    .optional()
+    .describe('Not a field: declare health checks under `checks:`.'),
+  heartbeat: z
+    .never({ error: 'a heartbeat is a check: checks: [{ kind: heartbeat, interval: 100ms, misses: 3 }]' })
+    .optional()
+    .describe('Not a field: declare a heartbeat under `checks:` (kind: heartbeat).'),
   /** A critical target is never throttled; a protected one is never killed. */
   critical: z.boolean().default(false).describe('Never throttled (reniced) by remediation.'),
   protected: z.boolean().default(false).describe('Never killed by remediation.'),
