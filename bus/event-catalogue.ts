@@ -11,6 +11,7 @@ import {
   StoreDegradedData,
   StoreRecoveredData,
 } from './payloads.js';
+import { DataServiceUnreachableData, PostgresConnectionExhaustionData, RedisMemoryPressureData } from './data-service-payloads.js';
 import { ResourcePressureData, ResourceRecoveredData } from './resource-payloads.js';
 import { TargetExitedData, TargetRecoveredData, TargetUnhealthyData } from './target-payloads.js';
 
@@ -33,6 +34,10 @@ export const EVENT_CATALOGUE = {
   'target.exited': TargetExitedData,
   'target.unhealthy': TargetUnhealthyData,
   'target.recovered': TargetRecoveredData,
+  'redis.memory_pressure': RedisMemoryPressureData,
+  'redis.unreachable': DataServiceUnreachableData,
+  'postgres.connection_exhaustion': PostgresConnectionExhaustionData,
+  'postgres.unreachable': DataServiceUnreachableData,
   'store.degraded': StoreDegradedData,
   'store.recovered': StoreRecoveredData,
   'playbook.budget_exhausted': BudgetExhaustedData,

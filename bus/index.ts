@@ -5,6 +5,7 @@ export { EnvelopeSchema, makeEnvelope, newId, describeZodError, type Envelope } 
 export * from './payloads.js';
 export * from './resource-payloads.js';
 export * from './target-payloads.js';
+export * from './data-service-payloads.js';
 export { startHeartbeat } from './heartbeat.js';
 export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
 export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';

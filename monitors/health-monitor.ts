@@ -10,7 +10,7 @@ import {
   type TargetRecoveredData,
   type TargetUnhealthyData,
 } from '../bus/index.js';
-import { checkName, checkPlan, nextAttemptMs, runCheck, type CheckAttempt, type CheckConfig, type CheckPlan, type TargetRuntime, type TargetStateChange } from '../targets/index.js';
+import { checkEvents, checkName, checkPlan, nextAttemptMs, runCheck, type CheckAttempt, type CheckConfig, type CheckPlan, type TargetRuntime, type TargetStateChange } from '../targets/index.js';
 
 /** One declared check as the monitor last saw it. */
 export interface CheckHealth {
@@ -71,7 +71,9 @@ export interface HealthMonitorOptions {
  * - A check failing `failures` times in a row (outside the start grace) publishes
  *   `events.target.unhealthy` once per outage; `successes` passes in a row then publish
  *   `events.target.recovered`. The `heartbeat` kind publishes `events.heartbeat.missed` /
- *   `events.heartbeat.restored` instead (S01 and the heartbeat-restart playbook rely on them).
+ *   `events.heartbeat.restored` instead (S01 and the heartbeat-restart playbook rely on them); a
+ *   kind that names its own events (`redis`, `postgres`) publishes its failure event with the probe's
+ *   metrics (e.g. `events.redis.memory_pressure`), or its unreachable event when the server could not be asked.
  * - After every (re)start the counts reset and the start grace applies; an outage spanning a
  *   restart stays open until the check passes again.
  * - A target that is not running is not checked: its unexpected exit is reported once, as
@@ -225,6 +227,13 @@ export class HealthMonitor {
         intervalMs,
       };
       this.opts.bus.publish(subjects.event('heartbeat', 'missed'), 'heartbeat.missed', data, { target });
+    } else if (checkEvents(cs.check)) {
+      // a kind with its own events (redis, postgres) names the failure, with what it measured
+      const ev = checkEvents(cs.check)!;
+      const name = r.unreachable ? ev.unreachable : ev.failure;
+      const [family, kind] = name.split('.') as [string, string];
+      const base = { target, check: cs.name, kind: cs.check.kind, reason: r.reason, latencyMs: r.latencyMs, failures: cs.failures };
+      this.opts.bus.publish(subjects.event(family, kind), name, r.unreachable ? base : { ...base, metrics: r.metrics ?? null }, { target });
     } else {
       const data: TargetUnhealthyData = { target, check: cs.name, kind: cs.check.kind, reason: r.reason, latencyMs: r.latencyMs, failures: cs.failures };
       this.opts.bus.publish(subjects.event('target', 'unhealthy'), 'target.unhealthy', data, { target });

@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import type { CheckKind, CheckPlan, ProbeContext } from './checks/check-kind.js';
+import type { CheckKind, CheckPlan, ProbeContext, ProbeOutcome } from './checks/check-kind.js';
 import { execCheck } from './checks/exec-check.js';
 import { heartbeatCheck } from './checks/heartbeat-check.js';
 import { httpCheck } from './checks/http-check.js';
+import { postgresCheck } from './checks/postgres-check.js';
+import { redisCheck } from './checks/redis-check.js';
 import { tcpCheck } from './checks/tcp-check.js';
 
 /**
@@ -14,10 +16,12 @@ export const CHECK_KINDS = {
   http: httpCheck,
   tcp: tcpCheck,
   exec: execCheck,
+  redis: redisCheck,
+  postgres: postgresCheck,
 } as const;
 
 /** One entry of a target's `checks:`, validated by its kind's branch. */
-export const CheckSchema = z.discriminatedUnion('kind', [heartbeatCheck.schema, httpCheck.schema, tcpCheck.schema, execCheck.schema]);
+export const CheckSchema = z.discriminatedUnion('kind', [heartbeatCheck.schema, httpCheck.schema, tcpCheck.schema, execCheck.schema, redisCheck.schema, postgresCheck.schema]);
 export type CheckConfig = z.infer<typeof CheckSchema>;
 export type CheckKindName = keyof typeof CHECK_KINDS;
 
@@ -46,6 +50,14 @@ export interface CheckAttempt {
   ok: boolean;
   reason: string;
   latencyMs: number;
+  /** What the probe measured, when its kind reports metrics (redis, postgres). */
+  metrics?: Record<string, unknown>;
+  unreachable?: boolean;
+}
+
+/** The events `c`'s kind publishes instead of `events.target.unhealthy`, if any. */
+export function checkEvents(c: CheckConfig): CheckKind['events'] {
+  return kindOf(c).events;
 }
 
 /**
@@ -72,8 +84,16 @@ export async function runCheck(check: CheckConfig, ctx: Omit<ProbeContext, 'sign
     .probe(check, { ...ctx, signal: ac.signal, timeoutMs })
     .catch((e: unknown) => ({ ok: false, reason: describeError(e) }));
   try {
-    const out = await Promise.race([attempt, timedOut]);
-    return { name: checkName(check), kind: check.kind, ok: out.ok, reason: out.reason, latencyMs: Math.round((performance.now() - t0) * 10) / 10 };
+    const out: ProbeOutcome = await Promise.race([attempt, timedOut]);
+    return {
+      name: checkName(check),
+      kind: check.kind,
+      ok: out.ok,
+      reason: out.reason,
+      latencyMs: Math.round((performance.now() - t0) * 10) / 10,
+      ...(out.metrics ? { metrics: out.metrics } : {}),
+      ...(out.unreachable ? { unreachable: true } : {}),
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -19,6 +19,21 @@ export interface ProbeOutcome {
   ok: boolean;
   /** What was seen: "200 OK", "connect ECONNREFUSED", "exit 1: …". */
   reason: string;
+  /** A snapshot of what the probe measured (Redis memory, PostgreSQL connections), carried by the kind's event. */
+  metrics?: Record<string, unknown>;
+  /** The server could not be asked at all (down, refused auth, answered garbage), as opposed to answering badly. */
+  unreachable?: boolean;
+}
+
+/**
+ * The events a check kind publishes instead of `events.target.unhealthy`, each as
+ * `<family>.<kind>` of `events.<family>.<kind>` (catalogued in bus/event-catalogue.ts).
+ */
+export interface CheckKindEvents {
+  /** The server answered and the answer is bad, e.g. `redis.memory_pressure`. */
+  failure: string;
+  /** The server could not be asked, e.g. `redis.unreachable`. */
+  unreachable: string;
 }
 
 /** How the health monitor runs one declared check. */
@@ -38,6 +53,8 @@ export interface CheckPlan {
 export interface CheckKind<S extends z.ZodObject = z.ZodObject> {
   kind: string;
   schema: S;
+  /** Publish these (with the probe's `metrics`) when the check opens an outage, instead of `events.target.unhealthy`. */
+  events?: CheckKindEvents;
   /** The probe only reads memory (never waits): it runs without the timeout machinery. */
   instant?: boolean;
   plan(check: z.infer<S>): CheckPlan;
