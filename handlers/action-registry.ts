@@ -5,7 +5,9 @@ import { HandlerError } from './errors.js';
 import { notifySendSpec } from './notify-actions.js';
 import { processRestartSpec, targetHealthSpec } from './process-actions.js';
 import { processKillRunawaySpec, processKillSpec, processReniceSpec, processThrottleSpec } from './process-remediation.js';
+import { postgresConnectionsSpec, postgresTerminateIdleSpec } from './postgres-actions.js';
 import { processTopSpec, resourceCpuSpec } from './resource-probes.js';
+import { redisFlushallSpec, redisMemorySpec, redisPurgeSpec } from './redis-actions.js';
 
 function registry(specs: ActionSpec[]): readonly ActionSpec[] {
   const seen = new Set<string>();
@@ -37,6 +39,11 @@ export const ACTION_REGISTRY: readonly ActionSpec[] = registry([
   processKillSpec,
   processReniceSpec,
   resourceCpuSpec,
+  redisPurgeSpec,
+  redisFlushallSpec,
+  redisMemorySpec,
+  postgresTerminateIdleSpec,
+  postgresConnectionsSpec,
 ]);
 
 /** The names of {@link ACTION_REGISTRY}: a playbook naming another action is refused. */

@@ -77,3 +77,24 @@ export class ProcessRefusedError extends HandlerError {
     super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused to ${op} pid ${pid}${detail ? ` (${detail})` : ''}: rule "${rule}": ${PROCESS_RULES[rule]}`, { refused: true });
   }
 }
+
+/** The safety rules of the data-service actions (redis.*, postgres.*); a refusal names one. */
+export const DATA_SERVICE_RULES = {
+  'no-endpoint': 'the target must declare a redis (or postgres) check: connection details come from it, never from the event',
+  'match-all-pattern': 'a purge pattern matching every key is refused (use redis.flushall, which needs approval)',
+  'outside-app-role': "only backends of the target's declared application role (appRole of its postgres check) may be terminated",
+  'superuser-role': 'backends of a superuser role are never terminated',
+} as const;
+export type DataServiceRule = keyof typeof DATA_SERVICE_RULES;
+
+/** A redis.* or postgres.* action that a safety rule forbids. Nothing was done. */
+export class DataServiceRefusedError extends HandlerError {
+  override name = 'DataServiceRefusedError';
+  constructor(
+    readonly rule: DataServiceRule,
+    action: string,
+    detail: string,
+  ) {
+    super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused ${action} (${detail}): rule "${rule}": ${DATA_SERVICE_RULES[rule]}`, { refused: true });
+  }
+}

@@ -17,3 +17,6 @@ export { IdempotencyLedger, IDEMPOTENCY_BUCKET, kvKey, type RecordedResult } fro
 export { ProcessGuard, type ProcessGuardOptions, type ProcessOp, type ClearedProcess } from './process-guard.js';
 export { processThrottle, processKillRunaway, processKill, processRenice } from './process-remediation.js';
 export { resourceCpu, processTop } from './resource-probes.js';
+export { DataServiceGuard } from './data-service-guard.js';
+export { redisPurge, redisFlushall, redisMemory } from './redis-actions.js';
+export { postgresTerminateIdle, postgresConnections } from './postgres-actions.js';

@@ -16,6 +16,12 @@ import {
 import type { Settings } from '../config/index.js';
 import {
   ActionServer,
+  DataServiceGuard,
+  postgresConnections,
+  postgresTerminateIdle,
+  redisFlushall,
+  redisMemory,
+  redisPurge,
   ACTION_REGISTRY,
   HeartbeatTracker,
   IdempotencyLedger,
@@ -143,6 +149,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       processRenice(guard),
       resourceCpu(),
     );
+    const dataGuard = new DataServiceGuard(registry);
+    server.register(redisPurge(dataGuard), redisFlushall(dataGuard), redisMemory(dataGuard), postgresTerminateIdle(dataGuard), postgresConnections(dataGuard));
     // durable bus: action requests through HOMEOSTAT_ACTIONS, each idempotency key executed once
     await server.startDurable(await IdempotencyLedger.open(handlerBus, log));
     cleanups.push(() => server.stop());

@@ -1,0 +1,92 @@
+import pg from 'pg';
+import { z } from 'zod';
+import { isTooManyClients, pgClientOptions, readConnections, type PostgresCheck } from '../targets/index.js';
+import { declareAction, defineAction } from './action.js';
+import type { DataServiceGuard } from './data-service-guard.js';
+
+export const postgresTerminateIdleSpec = declareAction({
+  name: 'postgres.terminate_idle',
+  description: "End idle and idle-in-transaction backends of a PostgreSQL target's application role (never a superuser's, a replication connection or its own).",
+  params: z
+    .object({
+      target: z.string().min(1),
+      role: z.string().min(1).optional().describe('Must be the application role (appRole of the postgres check); default it.'),
+    })
+    .strict(),
+  returns: '`{ target, command, role, terminated, pids, usageBefore, usageAfter }` (usage % of max_connections)',
+  risk: 'medium',
+  idempotent: true,
+  probe: false,
+});
+
+export const postgresConnectionsSpec = declareAction({
+  name: 'postgres.connections',
+  description: "Probe a PostgreSQL target's connections: client backends vs max_connections, and whether a new client connects.",
+  params: z.object({ target: z.string().min(1) }).strict(),
+  returns: '`{ target, connects, clients, maxConnections, usagePct, active, idle, idleInTransaction, error? }`',
+  risk: 'low',
+  idempotent: true,
+  probe: true,
+});
+
+async function withPg<T>(c: PostgresCheck, fn: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client(pgClientOptions(c, 2000));
+  db.on('error', () => undefined);
+  await db.connect();
+  try {
+    return await fn(db);
+  } finally {
+    await db.end().catch(() => undefined);
+  }
+}
+
+const TERMINATE_SQL = `SELECT pid, pg_terminate_backend(pid) AS ok FROM pg_stat_activity a
+  JOIN pg_roles r ON r.rolname = a.usename
+  WHERE a.backend_type = 'client backend' AND a.usename = $1 AND NOT r.rolsuper AND a.pid <> pg_backend_pid()
+    AND a.state IN ('idle', 'idle in transaction', 'idle in transaction (aborted)')`;
+
+/** `postgres.terminate_idle`: pg_terminate_backend on the application role's idle backends, through the guard. */
+export function postgresTerminateIdle(guard: DataServiceGuard) {
+  return defineAction({
+    ...postgresTerminateIdleSpec,
+    async run(p) {
+      const c = guard.postgres(p.target, 'postgres.terminate_idle');
+      return withPg(c, async (db) => {
+        const role = await guard.terminateRole(c, p.role, db);
+        const before = await readConnections(db);
+        const r = await db.query<{ pid: number; ok: boolean }>(TERMINATE_SQL, [role]);
+        const pids = r.rows.filter((x) => x.ok).map((x) => x.pid);
+        const after = await readConnections(db);
+        return {
+          result: {
+            target: p.target,
+            command: `psql -h ${c.host} -p ${c.port} -U ${c.user} -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}' AND state LIKE 'idle%'"`,
+            role,
+            terminated: pids.length,
+            pids,
+            usageBefore: before.usagePct,
+            usageAfter: after.usagePct,
+          },
+          exitCode: 0,
+          stdout: `terminated ${pids.length} idle backend(s) of ${role}; usage ${before.usagePct} % → ${after.usagePct} %`,
+        };
+      });
+    },
+  });
+}
+
+/** `postgres.connections` (a probe): the connection metrics over a fresh client; `connects: false` when it is refused. */
+export function postgresConnections(guard: DataServiceGuard) {
+  return defineAction({
+    ...postgresConnectionsSpec,
+    async run(p) {
+      const c = guard.postgres(p.target, 'postgres.connections');
+      try {
+        return { result: { target: p.target, connects: true, ...(await withPg(c, readConnections)) } };
+      } catch (e) {
+        if (!isTooManyClients(e)) throw e;
+        return { result: { target: p.target, connects: false, error: (e as Error).message } };
+      }
+    },
+  });
+}
