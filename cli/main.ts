@@ -6,7 +6,7 @@ import { ConfigFileError, formatProblem, loadSettings, SettingsError } from '../
 import { BusError } from '../bus/index.js';
 import { ACTION_CATALOGUE } from '../handlers/index.js';
 import { loadPlaybookFile } from '../playbooks/index.js';
-import { ChaosAgent, TargetError } from '../targets/index.js';
+import { ChaosAgent, ChaosEndpoints, TargetError } from '../targets/index.js';
 import { startHeartbeat } from '../bus/index.js';
 import { registerApprovalCommands, registerPlaybookCommands } from './control-commands.js';
 import { registerTargetCommands } from './target-commands.js';
@@ -164,7 +164,8 @@ program
   .description('run the chaos agent alone (started by `homeostat up`)')
   .requiredOption('--targets <names>', 'comma-separated target names the agent may break')
   .option('--pid-dir <dir>', "where the targets' pid files are (process faults)")
-  .action(async (o: { targets: string; pidDir?: string }) => {
+  .option('--endpoints <json>', 'data-service targets\' host/port (and application role), for redis_fill and pg_exhaust', '{}')
+  .action(async (o: { targets: string; pidDir?: string; endpoints: string }) => {
     const log = createLogger(settings);
     if (!settings.natsUrl) throw new CliError('the chaos agent needs NATS_URL (and HOMEOSTAT_NATS_USER / HOMEOSTAT_NATS_PASSWORD)');
     const agent = await ChaosAgent.start(
@@ -173,6 +174,7 @@ program
       log,
       settings.chaosActors,
       o.pidDir,
+      ChaosEndpoints.parse(JSON.parse(o.endpoints)),
     );
     const stopBeat = startHeartbeat(agent.bus, 'chaos-agent', 1000);
     const stop = async () => {

@@ -38,7 +38,7 @@ import {
 } from '../handlers/index.js';
 import { HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
-import { loadTargets, processTree, TargetRegistry, type TargetConfig } from '../targets/index.js';
+import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
@@ -210,7 +210,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
-      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings));
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks }))));
       const c = chaos;
       if (c.pid) homeostatPids.push(c.pid);
       if (opts.pidDir && c.pid) cleanups.push(writeChildPidFile(opts.pidDir, 'chaos-agent', c.pid, 'chaos-agent'));
@@ -250,14 +250,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 /** Runs the chaos agent as its own process, with the chaos role's credentials only. */
-async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], pidDir: string, watch: BusClient, log: Logger, actors: Record<string, string> = {}): Promise<ChildProcess> {
+async function startChaosAgent(settings: Readonly<Settings>, creds: Credentials, targetNames: string[], pidDir: string, watch: BusClient, log: Logger, actors: Record<string, string> = {}, endpoints: ChaosEndpoints = {}): Promise<ChildProcess> {
   const ready = new Promise<void>((resolve) => {
     const sub = watch.subscribe(subjects.heartbeat('chaos-agent'), HeartbeatData, () => {
       sub.unsubscribe();
       resolve();
     });
   });
-  const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), 'chaos-agent', '--targets', targetNames.join(','), '--pid-dir', pidDir], {
+  const child = spawn(process.execPath, [join(settings.root, 'dist', 'cli', 'main.js'), 'chaos-agent', '--targets', targetNames.join(','), '--pid-dir', pidDir, '--endpoints', JSON.stringify(endpoints)], {
     env: componentEnv(creds, { HOMEOSTAT_CHAOS_ACTORS: JSON.stringify(actors) }),
     stdio: ['ignore', 'inherit', 'inherit'],
   });

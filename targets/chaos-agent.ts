@@ -12,7 +12,8 @@ import { AclSpamFault } from './acl-spam-fault.js';
 import { readPidFile } from './pid-file.js';
 import { readProc } from './process-tree.js';
 import { readProcUsage } from './process-usage.js';
-import { ChaosCpuSpikeData } from '../bus/index.js';
+import { ChaosCpuSpikeData, ChaosPgExhaustData, ChaosRedisFillData } from '../bus/index.js';
+import { DataServiceFaults, type ChaosEndpoints } from './data-service-faults.js';
 import { requestCpuSpike } from './cpu-spike-fault.js';
 
 interface Fault<S extends z.ZodType> {
@@ -25,6 +26,7 @@ export class ChaosAgent {
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #faults = new Map<string, Fault<z.ZodType>>();
   readonly #aclSpam: AclSpamFault;
+  readonly #data: DataServiceFaults;
 
   private constructor(
     readonly bus: BusClient,
@@ -33,7 +35,11 @@ export class ChaosAgent {
     creds: Credentials,
     actors: Readonly<Record<string, string>>,
     readonly pidDir: string | undefined,
+    endpoints: ChaosEndpoints,
   ) {
+    this.#data = new DataServiceFaults(endpoints, log);
+    this.#register('redis_fill', { schema: ChaosRedisFillData, run: (d) => this.#data.redisFill(d) });
+    this.#register('pg_exhaust', { schema: ChaosPgExhaustData, run: (d) => this.#data.pgExhaust(d) });
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
     this.#aclSpam = new AclSpamFault(creds.url, actors, log, (o) => bus.publish(subjects.event('chaos', 'acl_spam_ended'), 'chaos.acl_spam_ended', o, { target: o.actor }));
     this.#register('acl_spam', { schema: ChaosAclSpamData, run: (d) => this.#aclSpam.start(d) });
@@ -52,10 +58,11 @@ export class ChaosAgent {
    * @param actors logins of the policy's named actors (never of a role), for faults that act as
    *   an outside actor, e.g. `chaos.acl_spam`.
    * @param pidDir where the targets' pid files are (`<stack dir>/targets`), for the process faults.
+   * @param endpoints host/port (and application role) of the data-service targets, for `redis_fill` and `pg_exhaust`.
    */
-  static async start(creds: Credentials, targets: readonly string[], log: Logger, actors: Readonly<Record<string, string>> = {}, pidDir?: string): Promise<ChaosAgent> {
+  static async start(creds: Credentials, targets: readonly string[], log: Logger, actors: Readonly<Record<string, string>> = {}, pidDir?: string, endpoints: ChaosEndpoints = {}): Promise<ChaosAgent> {
     const bus = await BusClient.connect(creds, 'chaos-agent', log);
-    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }), creds, actors, pidDir);
+    const agent = new ChaosAgent(bus, targets, log.child({ component: 'chaos-agent' }), creds, actors, pidDir, endpoints);
     bus.subscribe(subjects.heartbeatAll, HeartbeatData, (env) => {
       const name = heartbeatComponent(env.subject) ?? env.source;
       if (env.data.pid && agent.targets.includes(name)) agent.#pids.set(name, env.data.pid);
@@ -148,6 +155,7 @@ export class ChaosAgent {
   async stop(): Promise<void> {
     for (const t of this.#timers) clearTimeout(t);
     await this.#aclSpam.stop();
+    await this.#data.stop();
     await this.bus.close();
   }
 }

@@ -24,3 +24,4 @@ export {
   type TargetRoot,
 } from './process-usage.js';
 export * from './errors.js';
+export { ChaosEndpoints, chaosEndpoints, DataServiceFaults } from './data-service-faults.js';

@@ -1,0 +1,18 @@
+import { createClient } from 'redis';
+import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../config/index.js';
+import { loadScenarios, runScenarioOnce, scenariosDir } from './index.js';
+import { setup } from '../test/setup.js';
+
+/** S13 (and S14): data services broken by the chaos agent, detected by their check kinds, healed by the library playbooks. */
+describe('stress S13/S14: data services', () => {
+  it('S13: fills Redis to OOM, detects events.redis.memory_pressure, purges through redis-oom', async () => {
+    await using ctx = await setup();
+    const settings = loadSettings({ ...process.env, HOMEOSTAT_HOME: ctx.dir, HOMEOSTAT_LOG_FORMAT: 'json' }, false);
+    const scenario = loadScenarios(scenariosDir(settings.root)).get('S13')!;
+    const run = await runScenarioOnce(scenario, 1, settings, ctx.log, () => undefined);
+    expect(run.notes).toEqual([]);
+    expect(run).toMatchObject({ id: 'S13', detected: true, recovered: true, playbook: 'redis-oom', runStatus: 'resolved', collateral: [], orphans: [], passed: true });
+    expect(run.mttdMs).toBeLessThanOrEqual(1500);
+  });
+});
