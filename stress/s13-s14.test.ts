@@ -1,4 +1,3 @@
-import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../config/index.js';
 import { loadScenarios, runScenarioOnce, scenariosDir } from './index.js';
@@ -13,6 +12,16 @@ describe('stress S13/S14: data services', () => {
     const run = await runScenarioOnce(scenario, 1, settings, ctx.log, () => undefined);
     expect(run.notes).toEqual([]);
     expect(run).toMatchObject({ id: 'S13', detected: true, recovered: true, playbook: 'redis-oom', runStatus: 'resolved', collateral: [], orphans: [], passed: true });
+    expect(run.mttdMs).toBeLessThanOrEqual(1500);
+  });
+
+  it('S14: holds every PostgreSQL slot, detects events.postgres.connection_exhaustion, terminates idle backends through postgres-connection-exhaustion', async () => {
+    await using ctx = await setup();
+    const settings = loadSettings({ ...process.env, HOMEOSTAT_HOME: ctx.dir, HOMEOSTAT_LOG_FORMAT: 'json' }, false);
+    const scenario = loadScenarios(scenariosDir(settings.root)).get('S14')!;
+    const run = await runScenarioOnce(scenario, 1, settings, ctx.log, () => undefined);
+    expect(run.notes).toEqual([]);
+    expect(run).toMatchObject({ id: 'S14', detected: true, recovered: true, playbook: 'postgres-connection-exhaustion', runStatus: 'resolved', collateral: [], orphans: [], passed: true });
     expect(run.mttdMs).toBeLessThanOrEqual(1500);
   });
 });

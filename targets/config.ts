@@ -42,7 +42,7 @@ export const ProcessTargetSchema = z
     ...Common,
     driver: z.literal('process').describe('A local program Homeostat starts and supervises.'),
     /** A program of Homeostat's own (`demo-worker`), or `command` + `args`. */
-    builtin: z.enum(['demo-worker']).optional().describe('A program of Homeostat\'s own; give `builtin` or `command`.'),
+    builtin: z.enum(['demo-worker', 'postgres']).optional().describe('A program of Homeostat\'s own; give `builtin` or `command`. `postgres`: a throwaway PostgreSQL cluster (initdb on first start) in the run dir, on the target\'s `port`, with `args` as extra server arguments and the application role of its postgres check.'),
     command: z.string().min(1).optional().describe('The program to run (looked up on PATH), never through a shell.'),
     args: z.array(z.string()).default([]).describe('Its arguments.'),
     env: z.record(z.string(), z.string()).default({}).describe('Extra environment variables.'),
@@ -60,7 +60,8 @@ export const ProcessTargetSchema = z
     message: 'give exactly one of `builtin` or `command`',
     path: ['command'],
   })
-  .superRefine(checkTargetChecks);
+  .superRefine(checkTargetChecks)
+  .refine((t) => t.builtin !== 'postgres' || typeof t.port === 'number', { message: 'the postgres builtin needs a numeric `port`', path: ['port'] });
 
 /** One entry of `targets:`; the branch is chosen by `driver:` (one per driver of `drivers.ts`). */
 export const TargetSchema = z.discriminatedUnion('driver', [ProcessTargetSchema]);

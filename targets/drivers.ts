@@ -5,6 +5,7 @@ import { freePort } from '../bus/index.js';
 import { projectRoot } from '../config/settings.js';
 import type { TargetConfig } from './config.js';
 import type { TargetDriver } from './driver.js';
+import { TargetError } from './errors.js';
 import { ProcessDriver } from './process-driver.js';
 
 export interface DriverContext {
@@ -67,6 +68,32 @@ async function createProcessDriver(c: Extract<TargetConfig, { driver: 'process' 
     );
     return { driver, port };
   }
+  if (c.builtin === 'postgres') {
+    const port = c.port as number;
+    const check = c.checks.find((k) => k.kind === 'postgres');
+    const driver = new ProcessDriver(
+      {
+        ...common,
+        command: process.execPath,
+        args: [join(projectRoot(), 'dist', 'targets', 'postgres-cluster.js')],
+        env: {
+          ...c.env,
+          HOMEOSTAT_PGDATA: join(runtimeDirOf(c.name, ctx), `${c.name}.pgdata`),
+          PG_PORT: String(port),
+          PG_ARGS: JSON.stringify(c.args),
+          ...(check?.kind === 'postgres' && check.appRole ? { PG_APP_ROLE: check.appRole } : {}),
+        },
+      },
+      ctx.log,
+    );
+    return { driver, port };
+  }
   const driver = new ProcessDriver({ ...common, command: c.command!, args: c.args, env: c.env }, ctx.log);
   return { driver, port: c.port === 'auto' ? undefined : c.port };
+}
+
+/** The run dir's `targets/`: the postgres builtin keeps its cluster there, never elsewhere. */
+function runtimeDirOf(name: string, ctx: DriverContext): string {
+  if (!ctx.runtimeDir) throw new TargetError('TARGET_NO_RUN_DIR', `target "${name}": the postgres builtin needs the stack's run dir for its data directory`);
+  return ctx.runtimeDir;
 }
