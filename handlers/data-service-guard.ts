@@ -1,5 +1,10 @@
 import type pg from 'pg';
-import type { PostgresCheck, RedisCheck, TargetRegistry } from '../targets/index.js';
+import type { CheckConfig, PostgresCheck, RedisCheck } from '../targets/index.js';
+
+/** What the guard reads of the targets: their declared checks (the `TargetRegistry`). */
+export interface DeclaredChecks {
+  get(name: string): { checks: readonly CheckConfig[] };
+}
 import { DataServiceRefusedError } from './errors.js';
 
 /** A pattern made only of wildcards (`*`, `**`, `?*`…) matches every key. */
@@ -12,7 +17,7 @@ const MATCH_ALL = /^[*?]*\*[*?]*$/;
  * `DataServiceRefusedError` naming the rule.
  */
 export class DataServiceGuard {
-  constructor(private readonly targets: TargetRegistry) {}
+  constructor(private readonly targets: DeclaredChecks) {}
 
   /** The target's `redis` check (its endpoint). */
   redis(target: string, action: string): RedisCheck {

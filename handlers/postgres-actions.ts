@@ -23,7 +23,7 @@ export const postgresConnectionsSpec = declareAction({
   name: 'postgres.connections',
   description: "Probe a PostgreSQL target's connections: client backends vs max_connections, and whether a new client connects.",
   params: z.object({ target: z.string().min(1) }).strict(),
-  returns: '`{ target, connects, clients, maxConnections, usagePct, active, idle, idleInTransaction, error? }`',
+  returns: '`{ target, healthy, connects, clients, maxConnections, usagePct, active, idle, idleInTransaction, error? }`: healthy when a new client connects and usage is at most the check\'s `maxUsage`',
   risk: 'low',
   idempotent: true,
   probe: true,
@@ -82,10 +82,11 @@ export function postgresConnections(guard: DataServiceGuard) {
     async run(p) {
       const c = guard.postgres(p.target, 'postgres.connections');
       try {
-        return { result: { target: p.target, connects: true, ...(await withPg(c, readConnections)) } };
+        const m = await withPg(c, readConnections);
+        return { result: { target: p.target, healthy: m.usagePct <= c.maxUsage, connects: true, ...m } };
       } catch (e) {
         if (!isTooManyClients(e)) throw e;
-        return { result: { target: p.target, connects: false, error: (e as Error).message } };
+        return { result: { target: p.target, healthy: false, connects: false, error: (e as Error).message } };
       }
     },
   });

@@ -30,7 +30,7 @@ export const redisMemorySpec = declareAction({
   name: 'redis.memory',
   description: "Probe a Redis target's memory: INFO memory and errorstats.",
   params: TargetParam,
-  returns: '`{ target, usedMemory, maxMemory, healthPct, policy, oomErrors, keys }`',
+  returns: '`{ target, healthy, usedMemory, maxMemory, healthPct, policy, oomErrors, keys }`: healthy when health % is at least the check\'s `minHealth`',
   risk: 'low',
   idempotent: true,
   probe: true,
@@ -124,7 +124,8 @@ export function redisMemory(guard: DataServiceGuard) {
     ...redisMemorySpec,
     async run(p) {
       const c = guard.redis(p.target, 'redis.memory');
-      return { result: { target: p.target, ...(await withRedis(c, memory)) } };
+      const m = await withRedis(c, memory);
+      return { result: { target: p.target, healthy: m.healthPct >= c.minHealth, ...m } };
     },
   });
 }
