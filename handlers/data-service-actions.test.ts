@@ -57,7 +57,7 @@ describe('postgres actions', () => {
       return c.connect().then(() => c);
     };
     const apps = await Promise.all([open('app'), open('app'), open('app')]);
-    await apps[0]!.query('BEGIN'); // idle in transaction
+    await apps[0].query('BEGIN'); // idle in transaction
     const superIdle = await open('postgres');
     const guard = guardOf({ kind: 'postgres', port: cluster.port, appRole: 'app' });
 

@@ -23,14 +23,14 @@ export class DataServiceGuard {
   redis(target: string, action: string): RedisCheck {
     const c = this.targets.get(target).checks.find((k) => k.kind === 'redis');
     if (!c) throw new DataServiceRefusedError('no-endpoint', action, `target ${target} declares no redis check`);
-    return c as RedisCheck;
+    return c;
   }
 
   /** The target's `postgres` check (its endpoint and application role). */
   postgres(target: string, action: string): PostgresCheck {
     const c = this.targets.get(target).checks.find((k) => k.kind === 'postgres');
     if (!c) throw new DataServiceRefusedError('no-endpoint', action, `target ${target} declares no postgres check`);
-    return c as PostgresCheck;
+    return c;
   }
 
   /** Clears a purge `pattern`. */
