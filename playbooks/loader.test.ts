@@ -131,7 +131,7 @@ on:
 steps:
   - id: a
     when: event.data.n + 1.0
-    action: redis.flushall
+    action: cache.flushall
     with: { t: "{{ event.target | upper }}", u: "{{ later.x }}" }
   - id: b
     action: test.fix
@@ -143,7 +143,7 @@ steps:
     expect(text).toMatch(/pb\.yaml:4:9: on\.when: expression does not compile: Unknown variable: evnt/);
     expect(text).toMatch(/pb\.yaml:5:\d+: on\.dedupe\.key: "\{\{ steps\.a\.result \}\}": templates here may read event only/);
     expect(text).toMatch(/steps\.0\.when: expression does not compile: gives double, not a bool/);
-    expect(text).toMatch(/pb\.yaml:9:13: steps\.0\.action: no handler provides "redis\.flushall"/);
+    expect(text).toMatch(/pb\.yaml:9:13: steps\.0\.action: no handler provides "cache\.flushall"/);
     expect(text).toMatch(/steps\.0\.with\.t: "\{\{ event\.target \| upper \}\}" is not a field path/);
     expect(text).toMatch(/steps\.0\.with\.u: "\{\{ later\.x \}\}": templates here may read event or steps only/);
     expect(text).toMatch(/steps\.1\.with\.pid: "\{\{ steps\.c\.result\.pid \}\}": no earlier step "c"/);
