@@ -19,7 +19,9 @@ import {
   ACTION_REGISTRY,
   HeartbeatTracker,
   IdempotencyLedger,
+  loadNotifyConfig,
   notifySend,
+  NotifyRouter,
   ProcessGuard,
   processKill,
   processKillRunaway,
@@ -82,6 +84,8 @@ export interface Stack {
   store: Store | null;
   recorder: Recorder | null;
   resourceMonitor: ResourceMonitor;
+  /** Notification sinks of notify.yaml (counters per sink). */
+  notifier: NotifyRouter;
   /** The HTTP server (alert intake); null when started with `web: false`. */
   web: WebServer | null;
   /** Homeostat's own processes (this one, its nats-server, its chaos agent): never killed or throttled. */
@@ -138,7 +142,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => handlerBus.close());
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
-    server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), settings.webhookUrl));
+    // notification sinks (notify.yaml): each HTTP sink has its own queue; notify.send answers once queued
+    const notifier = new NotifyRouter(loadNotifyConfig(settings.notifyFile), log.child({ component: 'notify' }), settings.webhookUrl);
+    cleanups.push(() => notifier.close());
+    server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), notifier));
     const guard = new ProcessGuard({ registry, homeostatPids: () => homeostatPids });
     server.register(
       processTop(registry, guard),
@@ -244,6 +251,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       recorder,
       resourceMonitor,
       web,
+      notifier,
       homeostatPids: () => [...homeostatPids],
       pids: () => [
         ...(nats ? [nats.pid] : []),
