@@ -4,7 +4,7 @@
  * for each (log sink only). Prints lost alerts (accepted, no run), duplicated runs, and the accept
  * latency percentiles measured by the client.
  *
- *   npm run build && node dist/bench/intake-load.js [--rate 1000] [--seconds 10]
+ *   npm run build && node dist/bench/intake-load.js [--rate 1000] [--seconds 10] [--no-runs]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +23,8 @@ const arg = (name: string, dflt: number) => {
 };
 const rate = arg('rate', 1000);
 const seconds = arg('seconds', 10);
+/** The intake alone: no playbook, so no run competes with it for the process. */
+const noRuns = process.argv.includes('--no-runs');
 
 interface ClientReport {
   unique: number;
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'homeostat-bench-intake-'));
   const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_HOME: home, HOMEOSTAT_NOTIFY: join(home, 'none.yaml'), HOMEOSTAT_LOG_FORMAT: 'json', LOG_LEVEL: 'error' }, false);
   const log = pino({ level: 'fatal' }); // runs still in flight when the stack stops log errors
-  const stack = await startStack({ settings, log, targets: [], chaos: false, record: false, ...(process.argv.includes('--no-runs') ? { playbooks: [] } : {}) });
+  const stack = await startStack({ settings, log, targets: [], chaos: false, record: false, ...(noRuns ? { playbooks: [] } : {}) });
   try {
     const token = readFileSync(settings.intakeTokenFile, 'utf8').trim();
     const op = await BusClient.connect(stack.credentials('operator'), 'bench-operator', log);
@@ -56,15 +58,15 @@ async function main(): Promise<void> {
     client.stdout.on('data', (c: Buffer) => (out += c.toString()));
     await new Promise((r) => client.once('exit', r));
     const rep = JSON.parse(out) as ClientReport;
-    // every accepted alert's run starts (wait up to 60 s for the engine to drain)
-    for (let end = Date.now() + 60_000; rep.accepted.some((id) => !runs.has(id)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
-    const lost = rep.unique - rep.accepted.filter((id) => runs.has(id)).length;
+    // every accepted alert's run starts (wait up to 60 s for the engine to drain); --no-runs: the intake alone, lost = not accepted
+    for (let end = Date.now() + 60_000; !noRuns && rep.accepted.some((id) => !runs.has(id)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    const lost = rep.unique - (noRuns ? rep.accepted.length : rep.accepted.filter((id) => runs.has(id)).length);
     const duplicatedRuns = [...runs.values()].filter((n) => n > 1).length;
     const f = (n: number) => n.toFixed(2);
     process.stdout.write(
       `intake load: ${rep.unique} unique alerts at ${rate}/s for ${seconds} s (+ ${rep.requests - rep.unique} re-sends), sent in ${rep.elapsedS.toFixed(1)} s from another process\n` +
         `  statuses ${JSON.stringify(rep.statuses)}, client errors ${rep.errors}, re-sends answered duplicate ${rep.duplicatesAnswered}\n` +
-        `  lost (no run started): ${lost}   duplicated runs: ${duplicatedRuns}   runs started: ${runs.size}\n` +
+        `  lost (${noRuns ? 'not accepted; --no-runs: no playbook' : 'no run started'}): ${lost}   duplicated runs: ${duplicatedRuns}   runs started: ${runs.size}\n` +
         `  accept latency ms: p50 ${f(rep.p50)}  p95 ${f(rep.p95)}  p99 ${f(rep.p99)}  max ${f(rep.max)}\n` +
         `  intake ledger ${JSON.stringify(stack.web!.ledger.stats)}\n`,
     );

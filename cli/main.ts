@@ -18,6 +18,7 @@ import { aclMonitorCommand } from './acl-monitor-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
 import { StoreError } from '../store/index.js';
 import { engineCommand, handlerCommand } from './component-commands.js';
+import { alertsCommand } from './alerts-command.js';
 
 
 const settings = loadSettings();
@@ -118,6 +119,15 @@ program
       `export NATS_URL=${shellQuote(creds.url)};\nexport NATS_USER=${shellQuote(role)};\nexport NATS_PASSWORD=${shellQuote(pass)};\n\n` +
         `# example:\n# nats pub --server ${creds.url} --user ${role} --password ${shellQuote(pass)} chaos.heartbeat_pause '{"target":"worker-1","seconds":30}'\n`,
     );
+  });
+
+program
+  .command('alerts')
+  .description('recent alerts the HTTP intake took in (Alertmanager, POST /incidents) and the event each became')
+  .option('--limit <n>', 'how many, newest first', positiveInt, 50)
+  .option('--json', 'print JSON')
+  .action(async (o: { limit: number; json?: boolean }) => {
+    await alertsCommand(settings, o);
   });
 
 const playbooks = program.command('playbooks').description('check playbooks');

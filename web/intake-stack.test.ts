@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BusClient, RunPhaseData } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
 import { startStack } from '../stack/index.js';
+import { alertsCommand } from '../cli/alerts-command.js';
 
 /** Slack's incoming webhook, answering `ok`. */
 async function slackOk() {
@@ -34,7 +35,7 @@ describe('alert intake in the stack', () => {
     writeFileSync(notifyFile, `sinks:\n  - kind: slack\n    name: ops\n    url: ${slack.url}\n    severities: [critical]\n`);
     const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_HOME: home, HOMEOSTAT_NOTIFY: notifyFile, HOMEOSTAT_LOG_FORMAT: 'json' }, false);
     const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-    const stack = await startStack({ settings, log, targets: [], chaos: false, record: false });
+    const stack = await startStack({ settings, log, targets: [], chaos: false, record: false, dir: join(home, 'run') });
     try {
       const web = stack.web!;
       expect(statSync(settings.intakeTokenFile).mode & 0o777).toBe(0o600);
@@ -75,6 +76,12 @@ describe('alert intake in the stack', () => {
       expect(started.size).toBe(40);
       expect(stack.notifier.stats().ops).toMatchObject({ sent: 40, failed: 0 });
       expect(readFileSync(join(home, 'intake-token'), 'utf8').trim()).toBe(token);
+      // homeostat alerts: what came in and what each became
+      let printed = '';
+      await alertsCommand(settings, { limit: 3 }, { write: (t: string) => (printed += t) });
+      expect(printed).toContain('40 taken in, 1 re-sends');
+      expect(printed).toMatch(/InstanceDown.*re-send of [0-9a-f]{12} \(nothing published\)/);
+      expect(printed).toMatch(/events\.alert\.InstanceDown [0-9a-f]{12}/);
       await op.close();
     } finally {
       await stack.stop();
