@@ -30,7 +30,6 @@ export function notifySend(log: Logger, sinks?: string | NotifyRouter) {
     const router = sinks;
     return defineAction({
       ...notifySendSpec,
-      // eslint-disable-next-line @typescript-eslint/require-await
       async run(p) {
         const { queued, dropped } = router.send(p);
         return { result: { delivered: queued.length > 0, queued, dropped } };
