@@ -61,12 +61,14 @@ async function main(): Promise<void> {
     // every accepted alert's run starts (wait up to 60 s for the engine to drain); --no-runs: the intake alone, lost = not accepted
     for (let end = Date.now() + 60_000; !noRuns && rep.accepted.some((id) => !runs.has(id)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
     const lost = rep.unique - (noRuns ? rep.accepted.length : rep.accepted.filter((id) => runs.has(id)).length);
-    const duplicatedRuns = [...runs.values()].filter((n) => n > 1).length;
+    const mine = new Set(rep.accepted);
+    const duplicatedRuns = [...runs].filter(([id, n]) => mine.has(id) && n > 1).length;
+    const started = [...runs.keys()].filter((id) => mine.has(id)).length;
     const f = (n: number) => n.toFixed(2);
     process.stdout.write(
       `intake load: ${rep.unique} unique alerts at ${rate}/s for ${seconds} s (+ ${rep.requests - rep.unique} re-sends), sent in ${rep.elapsedS.toFixed(1)} s from another process\n` +
         `  statuses ${JSON.stringify(rep.statuses)}, client errors ${rep.errors}, re-sends answered duplicate ${rep.duplicatesAnswered}\n` +
-        `  lost (${noRuns ? 'not accepted; --no-runs: no playbook' : 'no run started'}): ${lost}   duplicated runs: ${duplicatedRuns}   runs started: ${runs.size}\n` +
+        `  lost (${noRuns ? 'not accepted; --no-runs: no playbook' : 'no run started'}): ${lost}   duplicated runs: ${duplicatedRuns}   runs started for these alerts: ${started}\n` +
         `  accept latency ms: p50 ${f(rep.p50)}  p95 ${f(rep.p95)}  p99 ${f(rep.p99)}  max ${f(rep.max)}\n` +
         `  intake ledger ${JSON.stringify(stack.web!.ledger.stats)}\n`,
     );
