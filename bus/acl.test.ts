@@ -54,7 +54,7 @@ describe('ACL from one policy, enforced by the real nats-server', () => {
   it('refuses a policy with an unknown role, an actor named like a role, or a bad subject pattern', async () => {
     await using ctx = await setup();
     const file = join(ctx.dir, 'bad-acl.yaml');
-    const base = `roles:\n  monitor: {}\n  engine: {}\n  handler: {}\n  chaos: {}\n  operator: {}\n  target: {}\n  recorder: {}\n`;
+    const base = `roles:\n  monitor: {}\n  engine: {}\n  handler: {}\n  chaos: {}\n  operator: {}\n  target: {}\n  recorder: {}\n  intake: {}\n`;
     writeFileSync(file, base + '  wizard: {}\n');
     expect(() => loadAclPolicy(file)).toThrow(/wizard: unknown field/);
     writeFileSync(file, base + 'actors:\n  engine: {}\n');

@@ -13,13 +13,14 @@ import {
 } from './payloads.js';
 import { DataServiceUnreachableData, PostgresConnectionExhaustionData, RedisMemoryPressureData } from './data-service-payloads.js';
 import { ResourcePressureData, ResourceRecoveredData } from './resource-payloads.js';
+import { AlertEventData } from './alert-payloads.js';
 import { TargetExitedData, TargetRecoveredData, TargetUnhealthyData } from './target-payloads.js';
 
 /**
  * The payload schema of every event kind Homeostat publishes, by `<family>.<kind>` of
  * `events.<family>.<kind>`. Publishers (`BusClient.publishEvent`) and the engine use this one map:
  * an event of a kind listed here whose data breaks its schema is dead-lettered, never matched.
- * Kinds not listed (users' own events, e.g. `events.alert.*`) pass as they are.
+ * Kinds not listed (users' own events) pass as they are, unless their family is in {@link FAMILY_CATALOGUE}.
  */
 export const EVENT_CATALOGUE = {
   'heartbeat.missed': HeartbeatMissedData,
@@ -46,6 +47,14 @@ export const EVENT_CATALOGUE = {
   'playbook.reloaded': PlaybookReloadedData,
 } as const satisfies Record<string, z.ZodType>;
 
+/**
+ * Families whose kind is open-ended (`events.alert.<alertname>`): every kind of the family carries
+ * this one payload. A kind listed in {@link EVENT_CATALOGUE} wins.
+ */
+export const FAMILY_CATALOGUE = {
+  alert: AlertEventData,
+} as const satisfies Record<string, z.ZodType>;
+
 /** `<family>.<kind>` of a catalogued event. */
 export type EventName = keyof typeof EVENT_CATALOGUE;
 export type EventFamily = EventName extends `${infer F}.${string}` ? F : never;
@@ -56,7 +65,8 @@ export type EventData<F extends EventFamily, K extends EventKind<F>> = z.input<(
 /** The schema of `events.<family>.<kind>`, or undefined for a kind the catalogue does not list. */
 export function eventSchema(subject: string): z.ZodType | undefined {
   const m = /^events\.([^.]+\.[^.]+)$/.exec(subject);
-  return m ? (EVENT_CATALOGUE as Record<string, z.ZodType>)[m[1]!] : undefined;
+  if (!m) return undefined;
+  return (EVENT_CATALOGUE as Record<string, z.ZodType>)[m[1]!] ?? (FAMILY_CATALOGUE as Record<string, z.ZodType>)[m[1]!.split('.')[0]!];
 }
 
 /**

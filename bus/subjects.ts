@@ -8,6 +8,16 @@ export function subjectToken(value: string, what = 'name'): string {
   return value;
 }
 
+/**
+ * An alert's name as one subject token: characters outside `[A-Za-z0-9_-]` (dots, wildcards,
+ * spaces, `:`) become `_`, at most 128 characters, `unnamed` when empty. The event's data keeps
+ * the name as sent. Escaped rather than refused: an alert is never dropped for its name.
+ */
+export function alertSubjectToken(alertname: string): string {
+  const t = alertname.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128);
+  return t || 'unnamed';
+}
+
 /** The subject catalogue of DESIGN.md. Every subject Homeostat publishes is built here. */
 export const subjects = {
   heartbeat: (component: string) => `heartbeat.${subjectToken(component, 'component')}` as const,
@@ -15,6 +25,9 @@ export const subjects = {
   event: (family: string, kind: string) =>
     `events.${subjectToken(family, 'event family')}.${subjectToken(kind, 'event kind')}` as const,
   eventsAll: 'events.>' as const,
+  /** `events.alert.<alertname>`, the name escaped by {@link alertSubjectToken}. */
+  alert: (alertname: string) => `events.alert.${alertSubjectToken(alertname)}` as const,
+  alertsAll: 'events.alert.>' as const,
   action: (handler: string, verb: string) =>
     `actions.${subjectToken(handler, 'handler')}.${subjectToken(verb, 'verb')}` as const,
   /** Mutating action requests, 3 tokens: what the durable HOMEOSTAT_ACTIONS stream stores. */

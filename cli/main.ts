@@ -18,6 +18,7 @@ import { aclMonitorCommand } from './acl-monitor-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
 import { StoreError } from '../store/index.js';
 import { engineCommand, handlerCommand } from './component-commands.js';
+import { alertsCommand } from './alerts-command.js';
 
 
 const settings = loadSettings();
@@ -31,6 +32,18 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
   return n;
+}
+
+/** `homeostat creds intake`: the HTTP intake's URL and bearer token, with a curl line. */
+function intakeCreds(): string {
+  const token = readFileSync(settings.intakeTokenFile, 'utf8').trim();
+  const info = join(settings.home, 'run', 'intake.json');
+  const url = existsSync(info) ? (JSON.parse(readFileSync(info, 'utf8')) as { url: string }).url : `http://127.0.0.1:${settings.httpPort || 'PORT'}`;
+  return (
+    `export HOMEOSTAT_INTAKE_URL=${shellQuote(url)};\nexport HOMEOSTAT_INTAKE_TOKEN=${shellQuote(token)};\n\n` +
+    `# example:\n# curl -sS -H "Authorization: Bearer $HOMEOSTAT_INTAKE_TOKEN" -H 'content-type: application/json' ` +
+    `-d '{"incident_id":"inc-1","container_name":"worker-1","alert_type":"HighErrorRate","severity":"critical","logs":"","timestamp":"2026-01-01T00:00:00Z"}' $HOMEOSTAT_INTAKE_URL/incidents\n`
+  );
 }
 
 const program = new Command()
@@ -71,6 +84,7 @@ program
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
     if (stack.nats) log.info(`credentials for nats pub/sub: homeostat creds operator`);
+    if (stack.web) log.info(`HTTP server (alert intake, /healthz) on ${stack.web.url}; token: homeostat creds intake`);
   });
 
 program
@@ -89,8 +103,12 @@ program
 program
   .command('creds')
   .description('print the server URL and a role\'s user and password, for nats pub / nats sub')
-  .argument('<role>', 'monitor, engine, handler, chaos, operator, target, or an actor of the policy')
+  .argument('<role>', 'monitor, engine, handler, chaos, operator, target, an actor of the policy, or `intake` (the HTTP intake\'s URL and token)')
   .action((role: string) => {
+    if (role === 'intake' && existsSync(settings.intakeTokenFile)) {
+      process.stdout.write(intakeCreds());
+      return;
+    }
     const file = join(settings.home, 'run', 'credentials.json');
     if (!existsSync(file)) throw new CliError(`no credentials at ${file}: start Homeostat first with \`homeostat up\``);
     const creds = JSON.parse(readFileSync(file, 'utf8')) as { url: string; users: Record<string, string> };
@@ -101,6 +119,15 @@ program
       `export NATS_URL=${shellQuote(creds.url)};\nexport NATS_USER=${shellQuote(role)};\nexport NATS_PASSWORD=${shellQuote(pass)};\n\n` +
         `# example:\n# nats pub --server ${creds.url} --user ${role} --password ${shellQuote(pass)} chaos.heartbeat_pause '{"target":"worker-1","seconds":30}'\n`,
     );
+  });
+
+program
+  .command('alerts')
+  .description('recent alerts the HTTP intake took in (Alertmanager, POST /incidents) and the event each became')
+  .option('--limit <n>', 'how many, newest first', positiveInt, 50)
+  .option('--json', 'print JSON')
+  .action(async (o: { limit: number; json?: boolean }) => {
+    await alertsCommand(settings, o);
   });
 
 const playbooks = program.command('playbooks').description('check playbooks');

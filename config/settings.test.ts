@@ -9,3 +9,12 @@ describe('settings: the NATS login', () => {
     expect(loadSettings({ NATS_USER: 'operator', HOMEOSTAT_NATS_USER: '' }, false).natsUser).toBe('operator');
   });
 });
+
+describe('settings: the HTTP server and the notification sinks', () => {
+  it('HOMEOSTAT_HTTP_PORT defaults to 0 (a free port) and refuses a non-port; the token lives in HOMEOSTAT_HOME', () => {
+    expect(loadSettings({ HOMEOSTAT_HOME: '/tmp/h' }, false)).toMatchObject({ httpPort: 0, intakeTokenFile: '/tmp/h/intake-token' });
+    expect(loadSettings({ HOMEOSTAT_HTTP_PORT: '8089', HOMEOSTAT_NOTIFY: '/etc/homeostat/notify.yaml' }, false)).toMatchObject({ httpPort: 8089, notifyFile: '/etc/homeostat/notify.yaml' });
+    expect(() => loadSettings({ HOMEOSTAT_HTTP_PORT: '70000' }, false)).toThrow(/HOMEOSTAT_HTTP_PORT/);
+    expect(() => loadSettings({ HOMEOSTAT_HTTP_PORT: 'eighty' }, false)).toThrow(/HOMEOSTAT_HTTP_PORT/);
+  });
+});

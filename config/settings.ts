@@ -25,6 +25,8 @@ const Env = z.object({
   NATS_PASSWORD: z.string().optional(),
   HOMEOSTAT_WEBHOOK_URL: z.string().url().optional(),
   HOMEOSTAT_HOME: z.string().optional(),
+  HOMEOSTAT_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  HOMEOSTAT_NOTIFY: z.string().optional(),
   HOMEOSTAT_TARGETS: z.string().optional(),
   HOMEOSTAT_PLAYBOOKS: z.string().optional(),
   HOMEOSTAT_ACL: z.string().optional(),
@@ -60,6 +62,12 @@ export interface Settings {
   natsPassword?: string;
   /** Notifications are also POSTed here when set. */
   webhookUrl?: string;
+  /** Port of the stack's one HTTP server on 127.0.0.1 (alert intake, /healthz); 0 picks a free port. */
+  httpPort: number;
+  /** The intake's bearer token, generated at first start (mode 0600): `$HOMEOSTAT_HOME/intake-token`. */
+  intakeTokenFile: string;
+  /** The notification sinks file (Slack, webhook, log; routing by severity). */
+  notifyFile: string;
   /** Runtime directory: generated nats-server config, credentials, JetStream store, logs. */
   home: string;
   targetsFile: string;
@@ -90,7 +98,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
   }
   const e = parsed.data;
   const root = projectRoot();
+  const home = resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat'));
   return Object.freeze({
+    httpPort: e.HOMEOSTAT_HTTP_PORT,
+    intakeTokenFile: join(home, 'intake-token'),
+    notifyFile: resolve(e.HOMEOSTAT_NOTIFY ?? join(root, 'handlers', 'notify.yaml')),
     natsUrl: e.NATS_URL,
     natsUser: e.HOMEOSTAT_NATS_USER ?? e.NATS_USER,
     natsPassword: e.HOMEOSTAT_NATS_PASSWORD ?? e.NATS_PASSWORD,

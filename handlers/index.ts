@@ -6,6 +6,9 @@ export { renderActionTable, replaceActionTable, ACTION_TABLE_START, ACTION_TABLE
 export { servedActions, type ServedActionsOptions } from './served-actions.js';
 export { processRestart, targetHealth } from './process-actions.js';
 export { notifySend } from './notify-actions.js';
+export { loadNotifyConfig, NotifyConfig, SinkConfig, type NotifySeverity } from './notify-config.js';
+export { NotifyRouter, type RouteOutcome } from './notify-router.js';
+export { HttpSinkQueue, slackBody, retryAfterMs, type OutgoingNotification, type SinkStats } from './notify-sink.js';
 export { HeartbeatTracker } from './heartbeat-tracker.js';
 export * from './errors.js';
 export { aclAssess, aclQuiet } from './acl-actions.js';

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { declareAction, defineAction } from './action.js';
+import type { NotifyRouter } from './notify-router.js';
 
 /** `notify.send`'s declaration (see the action registry). Not idempotent: each call notifies again (the engine's idempotency keys dedupe redeliveries). */
 export const notifySendSpec = declareAction({
   name: 'notify.send',
-  description: 'Send a notification (log sink, plus webhook if configured).',
+  description: 'Send a notification to the sinks of notify.yaml (Slack, webhook, log) routed by severity; answers once queued, never waits on a sink.',
   params: z
     .object({
       message: z.string().min(1),
@@ -14,14 +15,28 @@ export const notifySendSpec = declareAction({
       details: z.record(z.string(), z.unknown()).optional(),
     })
     .strict(),
-  returns: '`{ delivered, webhookStatus }`: the log sink, plus `HOMEOSTAT_WEBHOOK_URL` when set',
+  returns: '`{ delivered, queued, dropped }`: the sinks it was queued on (log sinks write at once) and those whose queue was full',
   risk: 'low',
   idempotent: false,
   probe: false,
 });
 
-/** `notify.send`: writes the notification to the log sink, and POSTs it to a webhook when one is configured. */
-export function notifySend(log: Logger, webhookUrl?: string) {
+/**
+ * `notify.send`. With a {@link NotifyRouter} (the stack): routes to the sinks and answers once queued,
+ * so no sink can delay or fail a run. With a bare URL (drills, benchmarks): logs and POSTs it inline.
+ */
+export function notifySend(log: Logger, sinks?: string | NotifyRouter) {
+  if (sinks && typeof sinks !== 'string') {
+    const router = sinks;
+    return defineAction({
+      ...notifySendSpec,
+      async run(p) {
+        const { queued, dropped } = router.send(p);
+        return { result: { delivered: queued.length > 0, queued, dropped } };
+      },
+    });
+  }
+  const webhookUrl = sinks;
   return defineAction({
     ...notifySendSpec,
     async run(p) {

@@ -139,6 +139,19 @@ describe('health monitor', () => {
     expect(monitor.state('box').checks.find((c) => c.name === 'yes')).toMatchObject({ ok: true, unhealthy: false });
   });
 
+  it('heartbeat: a first beat slower than misses × interval is still within the start grace; the grace ends only on a beat', async () => {
+    await using ctx = await setup();
+    const { registry, op } = await watch(ctx, [
+      { name: 'slow', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'heartbeat', interval: '50ms', misses: 3, startGrace: '1s' }] },
+    ]);
+    const missed = next(op, 'events.heartbeat.missed', 'slow', HeartbeatMissedData);
+    const startedAt = Date.now();
+    await registry.startAll();
+    // it never beats: silence passes the 150 ms limit at once, but only the end of the grace makes it an outage
+    expect((await missed).data).toMatchObject({ target: 'slow', lastSeen: null });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1000);
+  });
+
   it('heartbeat: missed once per outage and restored when beats return; a target without the check is never heartbeat-watched', async () => {
     await using ctx = await setup();
     const { registry, monitor, op, seen } = await watch(ctx, [

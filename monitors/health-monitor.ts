@@ -196,7 +196,9 @@ export class HealthMonitor {
     if (r.ok) {
       cs.failures = 0;
       cs.successes++;
-      cs.graceUntil = 0;
+      // a pass ends the start grace early, but a heartbeat passes on silence since the start until the
+      // first beat: only a beat actually seen ends its grace (a slow first beat is not an outage)
+      if (cs.check.kind !== 'heartbeat' || w.lastBeat !== null) cs.graceUntil = 0;
       if (cs.unhealthy && cs.successes >= cs.plan.successes) {
         cs.unhealthy = false;
         const outageMs = now - cs.unhealthySince;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -25,7 +25,9 @@ import {
   ACTION_REGISTRY,
   HeartbeatTracker,
   IdempotencyLedger,
+  loadNotifyConfig,
   notifySend,
+  NotifyRouter,
   ProcessGuard,
   processKill,
   processKillRunaway,
@@ -42,6 +44,7 @@ import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEnd
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
+import { ensureIntakeToken, startWebServer, type WebServer } from '../web/index.js';
 import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
 
 export interface StackOptions {
@@ -68,6 +71,8 @@ export interface StackOptions {
    * `homeostat up` or the orphan reaper can stop them if this process dies (`homeostat up`: the run dir).
    */
   pidDir?: string;
+  /** Start the HTTP server (alert intake, /healthz) on 127.0.0.1:`settings.httpPort` (default true). */
+  web?: boolean;
 }
 
 export interface Stack {
@@ -85,6 +90,10 @@ export interface Stack {
   store: Store | null;
   recorder: Recorder | null;
   resourceMonitor: ResourceMonitor;
+  /** Notification sinks of notify.yaml (counters per sink). */
+  notifier: NotifyRouter;
+  /** The HTTP server (alert intake); null when started with `web: false`. */
+  web: WebServer | null;
   /** Homeostat's own processes (this one, its nats-server, its chaos agent): never killed or throttled. */
   homeostatPids(): number[];
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
@@ -139,7 +148,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => handlerBus.close());
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
-    server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), settings.webhookUrl));
+    // notification sinks (notify.yaml): each HTTP sink has its own queue; notify.send answers once queued
+    const notifier = new NotifyRouter(loadNotifyConfig(settings.notifyFile), log.child({ component: 'notify' }), settings.webhookUrl);
+    cleanups.push(() => notifier.close());
+    server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), notifier));
     const guard = new ProcessGuard({ registry, homeostatPids: () => homeostatPids });
     server.register(
       processTop(registry, guard),
@@ -217,11 +229,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => stopChild(c));
     }
 
+    let web: WebServer | null = null;
+    if (opts.web ?? true) {
+      const intakeBus = await BusClient.connect(credentials('intake'), 'intake', log);
+      cleanups.push(() => intakeBus.close());
+      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort });
+      cleanups.push(() => w.close());
+      cleanups.push(startHeartbeat(intakeBus, 'intake', beatMs));
+      writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile }) + '\n', { mode: 0o600 });
+      web = w;
+    }
+
     // the monitor hears every start and failed start: a target that cannot start is reported, not fatal
     healthMonitor.start();
     await registry.startAll();
     resourceMonitor.start();
-    log.info({ nats: nats?.url ?? settings.natsUrl, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
+    log.info({ nats: nats?.url ?? settings.natsUrl, http: web?.url, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
 
     return {
       nats,
@@ -235,6 +258,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       store,
       recorder,
       resourceMonitor,
+      web,
+      notifier,
       homeostatPids: () => [...homeostatPids],
       pids: () => [
         ...(nats ? [nats.pid] : []),

@@ -107,22 +107,9 @@ export class ChaosAgent {
     return pid;
   }
 
+  /** SIGSTOPs the target's main process (its heartbeat stops). */
   async #heartbeatPause(d: ChaosHeartbeatPauseData): Promise<Record<string, unknown>> {
-    const pid = this.#pidOf(d.target);
-    const before = readProc(pid);
-    if (!before) throw new Error(`process ${pid} of "${d.target}" is gone`);
-    process.kill(pid, 'SIGSTOP');
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      const now = readProc(pid);
-      // Only the very same process (same start time) is continued; a restarted target is left alone.
-      if (now && now.startTime === before.startTime) {
-        process.kill(pid, 'SIGCONT');
-        this.log.info({ target: d.target, pid }, 'heartbeat pause over: SIGCONT');
-      }
-    }, d.seconds * 1000);
-    this.#timers.add(timer);
-    return { target: d.target, pid, seconds: d.seconds };
+    return this.#pause(d.target, d.seconds, false);
   }
 
   async #processKill(d: ChaosProcessKillData): Promise<Record<string, unknown>> {
@@ -132,24 +119,32 @@ export class ChaosAgent {
     return { target: d.target, pid, signal: d.signal };
   }
 
-  /** SIGSTOPs the target's whole process group, and SIGCONTs it after `seconds` if it is still the same process. */
+  /** SIGSTOPs the target's whole process group (a hang of the whole service). */
   async #processPause(d: ChaosProcessPauseData): Promise<Record<string, unknown>> {
-    const pid = this.#pidOf(d.target);
+    return this.#pause(d.target, d.seconds, true);
+  }
+
+  /**
+   * SIGSTOPs the target's main process (or its whole process group), and SIGCONTs it after
+   * `seconds` only if it is still the very same process (same start time): a restarted target is left alone.
+   */
+  #pause(target: string, seconds: number, wholeGroup: boolean): Record<string, unknown> {
+    const pid = this.#pidOf(target);
     const before = readProc(pid);
-    if (!before) throw new Error(`process ${pid} of "${d.target}" is gone`);
+    if (!before) throw new Error(`process ${pid} of "${target}" is gone`);
     // the process driver starts each target as the leader of its own process group
-    const group = readProcUsage(pid)?.pgid === pid ? -pid : pid;
+    const group = wholeGroup && readProcUsage(pid)?.pgid === pid ? -pid : pid;
     process.kill(group, 'SIGSTOP');
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       const now = readProc(pid);
       if (now && now.startTime === before.startTime) {
         process.kill(group, 'SIGCONT');
-        this.log.info({ target: d.target, pid }, 'process pause over: SIGCONT');
+        this.log.info({ target, pid }, 'pause over: SIGCONT');
       }
-    }, d.seconds * 1000);
+    }, seconds * 1000);
     this.#timers.add(timer);
-    return { target: d.target, pid, seconds: d.seconds, group: group < 0 };
+    return { target, pid, seconds, ...(wholeGroup ? { group: group < 0 } : {}) };
   }
 
   async stop(): Promise<void> {

@@ -79,6 +79,21 @@ describe('process driver', () => {
     }
   });
 
+  it('keeps the last lines of stdout and stderr for logs(), bounded, with since and tail', async () => {
+    const script = "for (let i = 1; i <= 8; i++) console.log('out ' + i); console.error('err 1'); setInterval(() => {}, 1000)";
+    const d = new ProcessDriver({ ...spec(['-e', script]), logLines: 5 }, log);
+    await d.start();
+    try {
+      await expect.poll(async () => (await d.logs()).map((l) => l.line)).toEqual(['out 5', 'out 6', 'out 7', 'out 8', 'err 1']);
+      const all = await d.logs();
+      expect(all.at(-1)).toMatchObject({ stream: 'stderr', line: 'err 1' });
+      expect((await d.logs({ tail: 2 })).map((l) => l.line)).toEqual(['out 8', 'err 1']);
+      expect(await d.logs({ since: all.at(-1)!.at + 1 })).toEqual([]);
+    } finally {
+      await d.stop();
+    }
+  });
+
   it('restarts a frozen (SIGSTOPped) process', async () => {
     const d = new ProcessDriver(spec(['-e', 'setInterval(()=>{},1000)']), log);
     await d.start();

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { eventProblem, publishDurable, subjects, type AlertEventData, type AlertmanagerPayload, type BusClient, type IncidentPayload } from '../bus/index.js';
+import type { AlertLedger, IntakeRecord } from './alert-ledger.js';
+
+/** What one accepted alert became. */
+export interface AcceptedAlert {
+  subject: string;
+  eventId: string;
+  duplicate: boolean;
+}
+
+/** The envelope id of an alert: a digest of its identity, so a re-sent alert carries the same `Nats-Msg-Id`. */
+export function alertEventId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+}
+
+/**
+ * Turns alerts into `events.alert.<alertname>` on the durable bus. Each alert is identified by a key
+ * (Alertmanager: fingerprint + startsAt + status; incident: its id) whose digest is the envelope id:
+ * the stream stores a re-send within its duplicate window once, and the ledger skips a later one.
+ */
+export class AlertIntake {
+  constructor(
+    private readonly bus: BusClient,
+    private readonly ledger: AlertLedger,
+    private readonly log: Logger,
+  ) {}
+
+  /** Publishes every alert of an Alertmanager webhook body (in order); resolves once the stream stored each. */
+  async alertmanager(body: AlertmanagerPayload): Promise<AcceptedAlert[]> {
+    const out: AcceptedAlert[] = [];
+    for (const a of body.alerts) {
+      const data: AlertEventData = {
+        alertname: a.labels.alertname ?? '',
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt,
+        endsAt: a.endsAt,
+        fingerprint: a.fingerprint,
+        generatorURL: a.generatorURL,
+        origin: 'alertmanager',
+        receiver: body.receiver,
+        groupKey: body.groupKey,
+      };
+      out.push(await this.#publish(`alertmanager|${a.fingerprint}|${a.startsAt}|${a.status}`, data, a.labels.instance ?? a.labels.target));
+    }
+    return out;
+  }
+
+  /** Publishes one AegisOps incident as `events.alert.<alert_type>`; idempotent on `incident_id`. */
+  async incident(p: IncidentPayload): Promise<AcceptedAlert> {
+    const data: AlertEventData = {
+      alertname: p.alert_type,
+      status: 'firing',
+      labels: { alertname: p.alert_type, severity: p.severity, container: p.container_name },
+      annotations: p.logs ? { logs: p.logs } : {},
+      startsAt: p.timestamp,
+      endsAt: '0001-01-01T00:00:00Z',
+      fingerprint: p.incident_id,
+      generatorURL: '',
+      origin: 'incident',
+    };
+    return this.#publish(`incident|${p.incident_id}`, data, p.container_name);
+  }
+
+  async #publish(key: string, data: AlertEventData, target: string | undefined): Promise<AcceptedAlert> {
+    const subject = subjects.alert(data.alertname);
+    const eventId = alertEventId(key);
+    const rec = (duplicate: boolean): IntakeRecord => ({
+      time: new Date().toISOString(),
+      origin: data.origin,
+      alertname: data.alertname,
+      status: data.status,
+      fingerprint: data.fingerprint,
+      subject,
+      eventId,
+      duplicate,
+    });
+    if (this.ledger.seen(key)) {
+      this.ledger.record(key, rec(true));
+      return { subject, eventId, duplicate: true };
+    }
+    const problem = eventProblem(subject, data);
+    if (problem) throw new Error(problem); // the route's schema already holds; a mismatch is a bug here
+    const r = await publishDurable(this.bus, subject, `alert.${subject.slice('events.alert.'.length)}`, data, { id: eventId, target });
+    this.ledger.record(key, rec(r.duplicate));
+    if (!r.duplicate) this.log.info({ subject, eventId, status: data.status, fingerprint: data.fingerprint }, 'alert taken in');
+    return { subject, eventId, duplicate: r.duplicate };
+  }
+}

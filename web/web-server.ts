@@ -1,0 +1,128 @@
+import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AlertmanagerPayload, describeZodError, IncidentPayload, type BusClient } from '../bus/index.js';
+import { AlertIntake } from './alert-intake.js';
+import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
+import { WebError } from './errors.js';
+import { tokenMatches } from './intake-token.js';
+
+export interface WebServerOptions {
+  /** A bus client logged in with the `intake` role. */
+  bus: BusClient;
+  /** The bearer token every route but `GET /healthz` requires. */
+  token: string;
+  log: Logger;
+  /** 0 (default) picks a free port. Always bound to 127.0.0.1. */
+  port?: number;
+  /** Largest accepted body in bytes (default 1 MiB); a larger one is answered 413. */
+  bodyLimit?: number;
+  ledger?: AlertLedgerOptions;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  ledger: AlertLedger;
+  /** Requests refused (401, 400, 413, 415) and bodies dead-lettered. */
+  stats: { unauthorized: number; refused: number };
+  close(): Promise<void>;
+}
+
+/** The raw body is kept to dead-letter a refused request. */
+const MAX_DEADLETTER_RAW = 4096;
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody: string;
+  }
+}
+
+/**
+ * Starts the stack's one HTTP server on 127.0.0.1: `GET /healthz` (no token), `POST /alerts/alertmanager`,
+ * `POST /incidents` and `GET /alerts/recent` (bearer token). JSON only; bodies over the limit get 413;
+ * malformed or wrong-version bodies get 400 and go, bounded, to `deadletter.intake` with the reason.
+ */
+export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  const log = o.log.child({ component: 'web' });
+  const ledger = new AlertLedger(o.ledger);
+  const intake = new AlertIntake(o.bus, ledger, log);
+  const stats = { unauthorized: 0, refused: 0 };
+  const app = Fastify({ bodyLimit: o.bodyLimit ?? 1024 * 1024, loggerInstance: log, logController: new LogController({ disableRequestLogging: true }) });
+
+  const deadletter = (req: FastifyRequest, reason: string, raw: string) => {
+    stats.refused++;
+    const route = req.url.split('?')[0]!.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '') || 'root';
+    o.bus.deadletterRaw(`intake.${route}`, raw.length > MAX_DEADLETTER_RAW ? raw.slice(0, MAX_DEADLETTER_RAW) : raw, reason);
+  };
+
+  app.decorateRequest('rawBody', '');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const raw = body as string;
+    req.rawBody = raw;
+    try {
+      done(null, JSON.parse(raw));
+    } catch (e) {
+      const err = new Error(`malformed JSON: ${(e as Error).message}`) as FastifyError;
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method === 'GET' && req.url === '/healthz') return;
+    if (!tokenMatches(req.headers.authorization, o.token)) {
+      stats.unauthorized++;
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized: send Authorization: Bearer <token> (homeostat creds intake)' });
+    }
+  });
+
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
+    // a transient failure (no stream acknowledged the event) is 503: Alertmanager retries it
+    const status = (err as { transient?: boolean }).transient ? 503 : (err.statusCode ?? 500);
+    if (status === 413) deadletter(req, `body over the limit of ${app.initialConfig.bodyLimit} bytes (content-length ${req.headers['content-length'] ?? '?'})`, '');
+    else if (status === 400) deadletter(req, err.message, req.rawBody);
+    else if (status === 415) stats.refused++;
+    if (status >= 500) log.error({ err }, 'request failed');
+    if (status === 503) void reply.header('retry-after', '1');
+    return reply.code(status).send({ error: status === 500 && !(err instanceof WebError) ? 'internal error' : err.message });
+  });
+
+  app.get('/healthz', async () => ({ ok: true, bus: !o.bus.nc.isClosed() }));
+
+  app.post('/alerts/alertmanager', async (req, reply) => {
+    const parsed = AlertmanagerPayload.safeParse(req.body);
+    if (!parsed.success) {
+      const reason = `not an Alertmanager webhook body (version 4): ${describeZodError(parsed.error)}`;
+      deadletter(req, reason, req.rawBody);
+      return reply.code(400).send({ error: reason });
+    }
+    const events = await intake.alertmanager(parsed.data);
+    if (parsed.data.truncatedAlerts > 0) log.warn({ truncatedAlerts: parsed.data.truncatedAlerts, groupKey: parsed.data.groupKey }, 'Alertmanager truncated alerts of this group (raise max_alerts in webhook_configs)');
+    return reply.code(202).send({ accepted: events.filter((e) => !e.duplicate).length, duplicates: events.filter((e) => e.duplicate).length, truncatedAlerts: parsed.data.truncatedAlerts, events });
+  });
+
+  app.post('/incidents', async (req, reply) => {
+    const parsed = IncidentPayload.safeParse(req.body);
+    if (!parsed.success) {
+      const reason = `not an incident (incident_id, container_name, alert_type, severity, logs, timestamp): ${describeZodError(parsed.error)}`;
+      deadletter(req, reason, req.rawBody);
+      return reply.code(400).send({ error: reason });
+    }
+    const e = await intake.incident(parsed.data);
+    return reply.code(202).send({ accepted: e.duplicate ? 0 : 1, duplicates: e.duplicate ? 1 : 0, events: [e] });
+  });
+
+  app.get('/alerts/recent', async (req) => {
+    const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50));
+    return { stats: ledger.stats, alerts: ledger.recent(limit) };
+  });
+
+  try {
+    await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
+  } catch (e) {
+    throw new WebError('WEB_LISTEN', `cannot listen on 127.0.0.1:${o.port ?? 0}: ${(e as Error).message} (set HOMEOSTAT_HTTP_PORT to a free port, or 0)`, { cause: e });
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);
+  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, close: () => app.close() };
+}
