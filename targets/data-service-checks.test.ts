@@ -101,4 +101,17 @@ describe('postgres check', () => {
     expect(garbage.ok).toBe(false);
     expect(garbage.unreachable === true || /no answer within/.test(garbage.reason)).toBe(true);
   });
+
+  it('costs at most 2 ms of CPU per poll over its kept connection', async () => {
+    await using pgc = await throwawayCluster();
+    const c = check({ kind: 'postgres', port: pgc.port });
+    await runCheck(c, ctx);
+    const polls = 200;
+    const before = process.cpuUsage();
+    for (let i = 0; i < polls; i++) await runCheck(c, ctx);
+    const used = process.cpuUsage(before);
+    const msPerPoll = (used.user + used.system) / 1000 / polls;
+    console.log(`postgres check: ${msPerPoll.toFixed(3)} ms CPU per poll`);
+    expect(msPerPoll).toBeLessThanOrEqual(2);
+  });
 });
