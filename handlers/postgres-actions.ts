@@ -56,6 +56,11 @@ export function postgresTerminateIdle(guard: DataServiceGuard) {
         const before = await readConnections(db);
         const r = await db.query<{ pid: number; ok: boolean }>(TERMINATE_SQL, [role]);
         const pids = r.rows.filter((x) => x.ok).map((x) => x.pid);
+        // a terminated backend leaves pg_stat_activity a moment later: read the usage once they are gone (≤ 2 s)
+        for (let end = Date.now() + 2000; pids.length && Date.now() < end; await new Promise((res) => setTimeout(res, 10))) {
+          const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)', [pids]);
+          if (!left.rows[0]?.n) break;
+        }
         const after = await readConnections(db);
         return {
           result: {

@@ -64,6 +64,9 @@ export async function readConnections(q: { query: pg.Pool['query'] }) {
   };
 }
 
+/** Checks whose application role was seen once (then it is not asked again). */
+const rolesSeen = new WeakSet<object>();
+
 /** One pool (of one kept connection) per declared check; an idle pool never holds the process open. */
 const pools = new WeakMap<object, pg.Pool>();
 
@@ -107,6 +110,12 @@ export const postgresCheck = defineCheckKind({
       const msg = (e as Error).message || String(e);
       if (isTooManyClients(e)) return { ok: false, reason: `postgres ${c.host}:${c.port} refused a new client: ${msg}` };
       return { ok: false, unreachable: true, reason: `postgres ${c.host}:${c.port}: ${msg}` };
+    }
+    // a cluster whose application role does not exist yet (the builtin creates it just after start) is not ready
+    if (c.appRole && !rolesSeen.has(c)) {
+      const r = await pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [c.appRole]).catch(() => null);
+      if (!r?.rowCount) return { ok: false, unreachable: true, reason: `postgres ${c.host}:${c.port}: the application role "${c.appRole}" does not exist` };
+      rolesSeen.add(c);
     }
     const seen = `${metrics.clients} of ${metrics.maxConnections} connections (${metrics.usagePct} %; ${metrics.active} active, ${metrics.idle} idle, ${metrics.idleInTransaction} idle in transaction)`;
     if (metrics.usagePct > c.maxUsage) return { ok: false, metrics, reason: `${seen} is above ${c.maxUsage} %` };
