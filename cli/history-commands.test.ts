@@ -73,6 +73,10 @@ describe('history commands while homeostat up holds the embedded store', () => {
     try {
       expect(stack.store?.kind).toBe('embedded');
       const op = await BusClient.connect(stack.credentials('operator'), 'test-operator', log);
+      // freeze it once it beats (a worker frozen before its first beat is judged after the start grace, by its http check)
+      const beating = nextMessage(op, 'heartbeat.worker-1', () => true, 10_000);
+      await op.flush();
+      await beating;
       const resolved = nextMessage(op, 'runs.*.resolved', (e) => e.data.target === 'worker-1', 30_000, RunPhaseData);
       await op.flush();
       for (const pid of await stack.registry.get('worker-1').driver.pids()) process.kill(pid, 'SIGSTOP');
