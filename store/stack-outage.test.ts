@@ -16,6 +16,10 @@ describe('the stack while PostgreSQL is stopped (throwaway cluster)', () => {
     const op = await BusClient.connect(stack.credentials('operator'), 'test-operator', ctx.log);
     ctx.defer(() => op.close());
 
+    // freeze the worker once it beats (frozen before its first beat, it is judged after the heartbeat's start grace, by its http check)
+    const beating = nextMessage(op, 'heartbeat.worker-1', () => true, 10_000);
+    await op.flush();
+    await beating;
     const degraded = nextMessage(op, 'events.store.degraded', () => true, 30_000, StoreDegradedData);
     const resolved = nextMessage(op, 'runs.*.resolved', (e) => e.data.target === 'worker-1', 30_000, RunPhaseData);
     await op.flush();
