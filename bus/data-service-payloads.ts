@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TargetUnhealthyData } from './target-payloads.js';
 
 /**
  * Payloads of the data-service families: `events.redis.*` and `events.postgres.*` (published by
@@ -6,17 +7,8 @@ import { z } from 'zod';
  * them (`chaos.redis_fill`, `chaos.pg_exhaust`).
  */
 
-/** What every data-service check event carries: which check, why, and how long the attempt took. */
-const CheckEventBase = {
-  target: z.string(),
-  /** The check's name (its kind unless the file names it). */
-  check: z.string(),
-  kind: z.string(),
-  reason: z.string(),
-  latencyMs: z.number().nonnegative(),
-  /** Consecutive failures counted. */
-  failures: z.number().int().positive(),
-};
+/** What every data-service check event carries: the fields of `events.target.unhealthy` (which check, why, how long). */
+const CheckEventBase = TargetUnhealthyData.shape;
 
 /** Redis `INFO memory` / `INFO errorstats` as the `redis` check read them. */
 export const RedisMetrics = z.object({
