@@ -89,3 +89,18 @@ export function isValidSubjectPattern(pattern: string): boolean {
   const toks = pattern.split('.');
   return toks.every((t, i) => t.length > 0 && !/\s/.test(t) && (t === '>' ? i === toks.length - 1 : !t.includes('>')) && (t === '*' || !t.includes('*')));
 }
+
+/** Fewest characters of a run id an operator may give on `approvals.<runId>` (`homeostat runs` prints 12). */
+export const MIN_RUN_ID_PREFIX = 8;
+
+/**
+ * The run ids among `ids` that `idOrPrefix` names: the id itself when it is one of them, otherwise
+ * every id it is a prefix of (at least {@link MIN_RUN_ID_PREFIX} characters). One element is an answer;
+ * several are ambiguous; none is unknown.
+ */
+export function runIdsByPrefix(idOrPrefix: string, ids: Iterable<string>): string[] {
+  const all = [...ids];
+  if (all.includes(idOrPrefix)) return [idOrPrefix];
+  if (idOrPrefix.length < MIN_RUN_ID_PREFIX) return [];
+  return all.filter((id) => id.startsWith(idOrPrefix));
+}

@@ -109,17 +109,17 @@ describe('homeostat up survives its own crash (real processes)', () => {
     // the run resumed from the journal waits again; natscli's login names and the 12-character prefix work
     const creds2 = JSON.parse(readFileSync(join(runDir, 'credentials.json'), 'utf8')) as { url: string; users: Record<string, string> };
     const op2 = await BusClient.connect({ url: creds2.url, user: 'operator', password: creds2.users.operator }, 'survival-test', log);
-    const resolved = nextMessage(op2, `runs.${runId}.resolved`, () => true, 20_000);
+    const resolved = nextMessage(op2, `runs.${runId}.resolved`, () => true, 40_000);
     await op2.flush();
     // as a user would: `eval $(homeostat creds operator)` exports natscli's names, then approve by the prefix `runs` prints
     const shell = `eval $("${process.execPath}" "${main}" creds operator) && exec "${process.execPath}" "${main}" approve ${runId.slice(0, 12)}`;
     const approve = () => run('/bin/sh', ['-c', shell], { env: { ...env, LOG_LEVEL: 'warn' } }).catch((e: { stderr: string }) => ({ stdout: e.stderr }));
-    await expect.poll(async () => (await approve()).stdout, { timeout: 15_000, interval: 250 }).toContain(`run ${runId}: step "ask" approved`);
+    await expect.poll(async () => (await approve()).stdout, { timeout: 30_000, interval: 250 }).toContain(`run ${runId}: step "ask" approved`);
     await resolved;
     await op2.close().catch(() => undefined);
 
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
     expect(natsServersOn(runDir)).toEqual([]);
-  });
+  }, 120_000);
 });

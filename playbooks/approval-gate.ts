@@ -1,6 +1,6 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ApprovalData, makeEnvelope, subjects, type BusClient, type ControlReplyData, type Envelope } from '../bus/index.js';
+import { ApprovalData, makeEnvelope, runIdsByPrefix, subjects, type BusClient, type ControlReplyData, type Envelope } from '../bus/index.js';
 
 /** An operator's answer to an approval request, or the timeout that counts as a rejection. */
 export type ApprovalDecision =
@@ -20,9 +20,11 @@ export function replyTo(bus: BusClient, msg: Msg, reply: ControlReplyData): void
 /**
  * Human approval of gated steps. A run waiting for approval registers here before it publishes
  * `runs.<runId>.awaiting_approval`; a decision on `approvals.<runId>` (only the operator role may
- * publish there) releases it. Waiting past the timeout is a rejection. Approvals for runs this
- * engine does not hold are ignored (another engine may hold them), so a request for an unknown run
- * gets no answer.
+ * publish there) releases it; `<runId>` may be a unique prefix of a waiting run's id (at least 8
+ * characters), so `homeostat approve` works with the 12 characters `homeostat runs` prints even when
+ * the store has not recorded the run yet. Waiting past the timeout is a rejection. Approvals for runs
+ * this engine does not hold are ignored (another engine may hold them), so a request for an unknown
+ * run gets no answer; a prefix naming several waiting runs is refused with the candidates.
  */
 export class ApprovalGate {
   readonly #waiting = new Map<string, Waiting>();
@@ -61,10 +63,16 @@ export class ApprovalGate {
   }
 
   #decide(env: Envelope<ApprovalData>, msg: Msg): void {
-    const runId = msg.subject.split('.')[1] ?? '';
-    const w = this.#waiting.get(runId);
-    if (!w) {
-      this.log.debug({ runId }, 'approval for a run not waiting here; ignored');
+    const token = msg.subject.split('.')[1] ?? '';
+    const matches = runIdsByPrefix(token, this.#waiting.keys());
+    if (matches.length > 1) {
+      replyTo(this.bus, msg, { accepted: false, message: `run id prefix "${token}" matches ${matches.length} runs waiting for approval; give more characters: ${matches.join(', ')}` });
+      return;
+    }
+    const runId = matches[0];
+    const w = runId === undefined ? undefined : this.#waiting.get(runId);
+    if (runId === undefined || !w) {
+      this.log.debug({ runId: token }, 'approval for a run not waiting here; ignored');
       return;
     }
     const { decision, reason, by } = env.data;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { subjects } from '../bus/index.js';
+import { runIdsByPrefix, subjects } from '../bus/index.js';
 import { engineHarness, playbooks, type EngineHarness } from '../test/engine-harness.js';
 import { nextMessage, setup, type TestContext } from '../test/setup.js';
 
@@ -41,6 +41,18 @@ async function awaiting(h: EngineHarness) {
   return { runId: s.subject.split('.')[1]!, data: s.env.data as { step: string; detail: { action: string; params: unknown; risk: string; timeoutMs: number } } };
 }
 
+describe('run ids by prefix', () => {
+  const ids = ['0123456789abcdef0123456789abcdef', '0123456789abffff0123456789abcdef', 'fedcba9876543210fedcba9876543210'];
+  it('takes a whole id, a unique prefix of 8 or more characters, and reports every match of an ambiguous one', () => {
+    expect(runIdsByPrefix(ids[2]!, ids)).toEqual([ids[2]]);
+    expect(runIdsByPrefix('fedcba98', ids)).toEqual([ids[2]]);
+    expect(runIdsByPrefix('fedcba9', ids)).toEqual([]);
+    expect(runIdsByPrefix('0123456789ab', ids)).toEqual([ids[0], ids[1]]);
+    expect(runIdsByPrefix('0123456789abc', ids)).toEqual([ids[0]]);
+    expect(runIdsByPrefix('99999999', ids)).toEqual([]);
+  });
+});
+
 describe('approval of gated steps', () => {
   it('publishes the exact action and params, waits, and runs them once `homeostat approve` says so', async () => {
     await using ctx = await setup();
@@ -71,13 +83,13 @@ describe('approval of gated steps', () => {
     ]);
   });
 
-  it('`homeostat reject --reason` stops the run with the reason, never calls the action, and rolls back', async () => {
+  it('`homeostat reject --reason` by the 12-character prefix (no store to resolve it: the engine does) stops the run with the reason, never calls the action, and rolls back', async () => {
     await using ctx = await setup();
     const h = await engineHarness(ctx, playbooks(GATED));
     await h.emit('events.test.gated', 'redis-1', { keep: 1 });
     const a = await awaiting(h);
-    const out = await cli(ctx, 'reject', a.runId, '--reason', 'not during business hours');
-    expect(out.stdout).toContain('rejected');
+    const out = await cli(ctx, 'reject', a.runId.slice(0, 12), '--reason', 'not during business hours');
+    expect(out.stdout).toContain(`run ${a.runId}: step "flush" rejected`);
     const end = await h.runEnd(a.runId);
     expect(end.phase).toBe('stopped');
     expect(end.data.reason).toMatch(/approval rejected by .+: not during business hours/);

@@ -4,6 +4,7 @@ import {
   ActionRequestData,
   ActionResultData,
   RunPhaseData,
+  runIdsByPrefix,
   subjects,
   type BusClient,
   type Envelope,
@@ -174,7 +175,10 @@ export class Recorder {
 
   #onApproval(env: Envelope<z.infer<typeof RecordedApprovalData>>, subject: string): void {
     const d = env.data;
-    const runId = subject.split('.')[1] ?? '';
+    const token = subject.split('.')[1] ?? '';
+    // an operator may approve by a prefix of the run id (the engine takes a unique one): record the whole id
+    const named = runIdsByPrefix(token, this.#runs.ids());
+    const runId = named.length === 1 ? named[0]! : token;
     const approval = {
       runId,
       step: d.step ?? null,

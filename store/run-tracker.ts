@@ -42,6 +42,11 @@ export class RunTracker {
     return this.#runs.get(runId)?.record;
   }
 
+  /** The ids of the runs followed. */
+  ids(): IterableIterator<string> {
+    return this.#runs.keys();
+  }
+
   /** Any run phase: creates the run when first seen, and applies `started`, `awaiting_approval` and the endings. */
   /**
    * `resumed` is true when the run is first seen after it started (the recorder restarted
