@@ -1,5 +1,6 @@
 /** The bus: NATS connection, subject catalogue, envelope and payload schemas, ACL policy, managed nats-server. */
 export { BusClient, type SubscribeOptions, type EnvelopeHandler } from './bus-client.js';
+export type { KV } from '@nats-io/kv';
 export { subjects, heartbeatComponent, subjectToken, alertSubjectToken, subjectMatches, isValidSubjectPattern, runIdsByPrefix, MIN_RUN_ID_PREFIX, RUN_PHASES, type RunPhase } from './subjects.js';
 export { EnvelopeSchema, makeEnvelope, newId, describeZodError, type Envelope } from './envelope.js';
 export * from './payloads.js';
