@@ -8,6 +8,7 @@ export * from './resource-payloads.js';
 export * from './target-payloads.js';
 export * from './data-service-payloads.js';
 export * from './alert-payloads.js';
+export * from './container-payloads.js';
 export { startHeartbeat } from './heartbeat.js';
 export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
 export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';
