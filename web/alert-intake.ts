@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { eventProblem, publishDurable, subjects, type AlertEventData, type AlertmanagerPayload, type BusClient, type IncidentPayload } from '../bus/index.js';
+import { eventProblem, publishDurable, subjects, type AlertEventData, type AlertmanagerPayload, type BusClient, type IncidentEnvelope, type IncidentPayload } from '../bus/index.js';
 import type { AlertLedger, IntakeRecord } from './alert-ledger.js';
 
 /** What one accepted alert became. */
@@ -63,6 +63,23 @@ export class AlertIntake {
       origin: 'incident',
     };
     return this.#publish(`incident|${p.incident_id}`, data, p.container_name);
+  }
+
+  /** Publishes Homeostat's envelope form of an incident as `events.alert.<alertname>`; idempotent on the envelope's `id`. */
+  async envelope(e: IncidentEnvelope): Promise<AcceptedAlert> {
+    const d = e.data;
+    const data: AlertEventData = {
+      alertname: d.alertname,
+      status: d.status,
+      labels: { ...d.labels, alertname: d.alertname, ...(d.severity ? { severity: d.severity } : {}) },
+      annotations: d.annotations,
+      startsAt: d.startsAt ?? e.time,
+      endsAt: d.endsAt ?? '0001-01-01T00:00:00Z',
+      fingerprint: e.id,
+      generatorURL: '',
+      origin: 'envelope',
+    };
+    return this.#publish(`envelope|${e.id}`, data, e.target);
   }
 
   async #publish(key: string, data: AlertEventData, target: string | undefined): Promise<AcceptedAlert> {
