@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AlertmanagerPayload, describeZodError, IncidentEnvelope, IncidentPayload, subjects, type BusClient } from '../bus/index.js';
+import { AlertmanagerPayload, describeZodError, DurablePublisher, IncidentEnvelope, IncidentPayload, subjects, type BusClient } from '../bus/index.js';
 import { AlertIntake } from './alert-intake.js';
 import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
 import { WebError } from './errors.js';
@@ -44,7 +44,9 @@ declare module 'fastify' {
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const log = o.log.child({ component: 'web' });
   const ledger = new AlertLedger(o.ledger);
-  const intake = new AlertIntake(o.bus, ledger, log);
+  // one reply subscription for every stream acknowledgement; a turn's publishes go out in one write
+  const publisher = new DurablePublisher(o.bus);
+  const intake = new AlertIntake(publisher, ledger, log);
   const stats = { unauthorized: 0, refused: 0 };
   const app = Fastify({ bodyLimit: o.bodyLimit ?? 1024 * 1024, loggerInstance: log, logController: new LogController({ disableRequestLogging: true }) });
 
@@ -139,5 +141,8 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);
-  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, close: () => app.close() };
+  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, close: async () => {
+      await app.close();
+      publisher.close();
+    } };
 }
