@@ -233,7 +233,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
-      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks }))));
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks, ...(t.config.driver === 'docker' ? { container: { socket: t.config.socket, container: t.config.container ?? t.config.name } } : {}) }))));
       const c = chaos;
       if (c.pid) homeostatPids.push(c.pid);
       if (opts.pidDir && c.pid) cleanups.push(writeChildPidFile(opts.pidDir, 'chaos-agent', c.pid, 'chaos-agent'));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BusClient, HeartbeatData, heartbeatComponent, RunPhaseData, subjects, type Envelope } from '../bus/index.js';
+import { BusClient, HeartbeatData, heartbeatComponent, RunPhaseData, subjects, type ApprovalData, type Envelope } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { loadTargets, readProc } from '../targets/index.js';
 import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
@@ -24,6 +24,8 @@ export interface RunReport {
   coldStartMs: number | null;
   /** MTTR minus the cold start: what Homeostat itself took (detection, decision, restart); null without a cold start. */
   overheadMs: number | null;
+  /** Time the run waited for the runner's approval (as an operator); MTTR excludes it. Null when none was asked. */
+  approvalWaitMs: number | null;
   playbook: string | null;
   runStatus: string | null;
   collateral: string[];
@@ -70,6 +72,7 @@ export async function runScenarioOnce(
     cutoffMs: null,
     coldStartMs: null,
     overheadMs: null,
+    approvalWaitMs: null,
     playbook: null,
     runStatus: null,
     collateral: [],
@@ -113,6 +116,7 @@ export async function runScenarioOnce(
     let runId: string | null = null;
     let resolvedAt = 0;
     let runEnded = false;
+    let pendingApproval = 0;
     // runs on the target before the injection (e.g. a start-up hiccup being healed): inject only once they ended
     const before = new Set<string>();
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
@@ -126,6 +130,16 @@ export async function runScenarioOnce(
       if (phase === 'started' && !runId) {
         runId = env.data.runId;
         report.playbook = env.data.playbook;
+      }
+      if (env.data.runId === runId && phase === 'awaiting_approval') {
+        // the runner approves as an operator; the wait is reported apart from MTTR
+        const asked = performance.now();
+        op!.publish(subjects.approval(runId), 'approval', { decision: 'approve', by: 'stress-runner' } satisfies ApprovalData);
+        pendingApproval = asked;
+      }
+      if (env.data.runId === runId && phase === 'step' && pendingApproval) {
+        report.approvalWaitMs = round((report.approvalWaitMs ?? 0) + performance.now() - pendingApproval);
+        pendingApproval = 0;
       }
       if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
         report.runStatus = phase;
@@ -172,7 +186,15 @@ export async function runScenarioOnce(
     if (report.detected) report.mttdMs = round(detectedAt - t0);
     else report.notes.push(`no ${scenario.detect.event} for ${scenario.target} within ${scenario.timeout} ms`);
 
-    if (report.detected) {
+    const expectStop = scenario.outcome.run === 'stopped';
+    if (report.detected && expectStop) {
+      progress(scenario.id, runIndex, 'waiting for the run to stop');
+      await until(() => report.runStatus !== null, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
+      const restartedAt = target ? stack.lastStart(target.name) : null;
+      if (restartedAt !== null && restartedAt > t0) report.notes.push(`${scenario.target} was restarted, but this fault must not be "fixed"`);
+      else report.recovered = report.runStatus === 'stopped';
+      if (report.runStatus === 'stopped') report.mttrMs = round(performance.now() - t0);
+    } else if (report.detected) {
       progress(scenario.id, runIndex, 'waiting for recovery');
       const remaining = scenario.timeout - (performance.now() - t0);
       const steadyAgain = async () =>
@@ -186,7 +208,7 @@ export async function runScenarioOnce(
         const recoveredAt = performance.now();
         report.recovered = true;
         const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
-        report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0);
+        report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0 - (report.approvalWaitMs ?? 0));
         const restartedAt = target ? stack.lastStart(target.name) : null;
         if (restartedAt !== null && restartedAt > t0 && !onlyRun) {
           report.coldStartMs = round(recoveredAt - restartedAt);
@@ -209,7 +231,7 @@ export async function runScenarioOnce(
       if (hb && gap > hb.misses * hb.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
     }
     if (homeostat) report.collateral.push(...homeostatUntouched(homeostat));
-    // collateral: other targets must still be healthy
+    // collateral: other targets must still be healthy (the stopped one of an unfixable fault is left as it is)
     for (const o of others) {
       if (!(await stack.healthy(o))) report.collateral.push(`${o}: unhealthy at end`);
     }
@@ -230,7 +252,8 @@ export async function runScenarioOnce(
     report.detected &&
     report.recovered &&
     report.playbook === scenario.playbook &&
-    report.runStatus === 'resolved' &&
+    report.runStatus === scenario.outcome.run &&
+    (!scenario.outcome.reason || report.notes.some((n) => n.includes(scenario.outcome.reason!))) &&
     report.collateral.length === 0 &&
     report.orphans.length === 0 &&
     (!scenario.cutoff || report.cutoffMs !== null);

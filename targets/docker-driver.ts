@@ -131,10 +131,10 @@ export class DockerDriver implements TargetDriver {
     else this.#emit(async () => ({ ...change, cause: await this.#causeOf(code, oom) }));
   }
 
-  /** The death's root cause from the last 50 log lines and the log directory's disk use (bounded to 500 ms). */
+  /** The death's root cause from the last 20 log lines and the log directory's disk use (bounded to 500 ms). */
   async #causeOf(code: number | null, oom: 'confirmed' | 'suspected' | undefined) {
     const disk = this.config.logDir ? diskUsedPct(this.config.logDir) : null;
-    const lines = await Promise.race([this.logs({ tail: 50 }).catch(() => []), new Promise<[]>((r) => setTimeout(() => r([]), 500))]);
+    const lines = await Promise.race([this.logs({ tail: 20 }).catch(() => []), new Promise<[]>((r) => setTimeout(() => r([]), 500))]);
     const { rootCause, evidence } = rootCauseOf({ code, oom }, lines, disk);
     return { rootCause, evidence, diskUsedPct: disk };
   }
