@@ -23,7 +23,7 @@ describe('the action registry', () => {
       expect(a.name).toMatch(/^[a-z]+\.[a-z_]+$/);
       expect(['low', 'medium', 'high']).toContain(a.risk);
     }
-    expect(ACTION_REGISTRY.filter((a) => a.probe).map((a) => a.name).sort()).toEqual(['acl.assess', 'acl.quiet', 'bus.ping', 'postgres.connections', 'process.top', 'redis.memory', 'resource.cpu', 'target.health']);
+    expect(ACTION_REGISTRY.filter((a) => a.probe).map((a) => a.name).sort()).toEqual(['acl.assess', 'acl.quiet', 'bus.ping', 'container.state', 'postgres.connections', 'process.top', 'redis.memory', 'resource.cpu', 'target.health']);
   });
 
   it("gives the library's steps default risks that need no approval (S01–S03 run as before); a high-risk step says approval: required", () => {

@@ -24,3 +24,5 @@ export { resourceCpu, processTop } from './resource-probes.js';
 export { DataServiceGuard } from './data-service-guard.js';
 export { redisPurge, redisFlushall, redisMemory } from './redis-actions.js';
 export { postgresTerminateIdle, postgresConnections } from './postgres-actions.js';
+export { ContainerGuard } from './container-guard.js';
+export { containerRestart, containerExec, logsClean, containersPrune, containerCpuLimit, containerState } from './container-actions.js';

@@ -38,8 +38,15 @@ import {
   processTop,
   resourceCpu,
   targetHealth,
+  ContainerGuard,
+  containerCpuLimit,
+  containerExec,
+  containerRestart,
+  containersPrune,
+  containerState,
+  logsClean,
 } from '../handlers/index.js';
-import { HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
+import { ContainerMonitor, HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
@@ -167,6 +174,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     );
     const dataGuard = new DataServiceGuard(registry);
     server.register(redisPurge(dataGuard), redisFlushall(dataGuard), redisMemory(dataGuard), postgresTerminateIdle(dataGuard), postgresConnections(dataGuard));
+    const containerGuard = new ContainerGuard(registry);
+    server.register(containerRestart(containerGuard), containerExec(containerGuard), logsClean(containerGuard), containersPrune(containerGuard), containerCpuLimit(containerGuard), containerState(containerGuard));
     // durable bus: action requests through HOMEOSTAT_ACTIONS, each idempotency key executed once
     await server.startDurable(await IdempotencyLedger.open(handlerBus, log));
     cleanups.push(() => server.stop());
@@ -177,6 +186,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => monitorBus.close());
     const healthMonitor = new HealthMonitor({ bus: monitorBus, targets: registry.all(), log: log.child({ component: 'health-monitor' }) });
     cleanups.push(() => healthMonitor.stop());
+    const containerMonitor = new ContainerMonitor({ bus: monitorBus, targets: registry.all(), log: log.child({ component: 'container-monitor' }) });
+    cleanups.push(() => containerMonitor.stop());
     const resourceMonitor = new ResourceMonitor({
       bus: monitorBus,
       config: monitorsConfig.resource,
@@ -226,7 +237,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
-      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks }))));
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks, ...(t.config.driver === 'docker' ? { container: { socket: t.config.socket, container: t.config.container ?? t.config.name } } : {}) }))));
       const c = chaos;
       if (c.pid) homeostatPids.push(c.pid);
       if (opts.pidDir && c.pid) cleanups.push(writeChildPidFile(opts.pidDir, 'chaos-agent', c.pid, 'chaos-agent'));
@@ -246,6 +257,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     // the monitor hears every start and failed start: a target that cannot start is reported, not fatal
     healthMonitor.start();
+    containerMonitor.start();
     await registry.startAll();
     resourceMonitor.start();
     log.info({ nats: nats?.url ?? settings.natsUrl, http: web?.url, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');
