@@ -48,6 +48,7 @@ import {
 } from '../handlers/index.js';
 import { ContainerMonitor, HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
+import { openDiagnoser } from '../diagnosis/index.js';
 import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
@@ -205,7 +206,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
     cleanups.push(() => engineBus.close());
     const journal = await RunJournal.open(engineBus, log);
-    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal });
+    const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
+    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
     // durable bus: events through HOMEOSTAT_EVENTS; unfinished runs of the journal resume first
     await engine.startDurable();
     cleanups.push(() => engine.stop());

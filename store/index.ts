@@ -22,6 +22,7 @@ export {
   type ApprovalRecord,
   type BlacklistEntry,
   type RunbookEntry,
+  type DiagnosisRecord,
 } from './store.js';
 export * from './errors.js';
 export { healthPctOf } from './run-tracker.js';

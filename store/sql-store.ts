@@ -1,10 +1,11 @@
 import { StoreError } from './errors.js';
-import { bounded, json, toAction, toApproval, toBlacklist, toIncident, toRun, toRunbook, toRunSummary, toStep, ts } from './row-mapping.js';
+import { bounded, json, toAction, toApproval, toBlacklist, toDiagnosis, toIncident, toRun, toRunbook, toRunSummary, toStep, ts } from './row-mapping.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import type {
   ActionRecord,
   ApprovalRecord,
   BlacklistEntry,
+  DiagnosisRecord,
   IncidentRecord,
   IncidentStatus,
   RunbookEntry,
@@ -128,6 +129,20 @@ export class SqlStore implements Store {
       `INSERT INTO approvals (run_id, step, decision, decided_by, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)`,
       [a.runId, a.step, a.decision, a.decidedBy, a.reason, ts(a.decidedAt)],
     );
+  }
+
+  async saveDiagnosis(d: DiagnosisRecord): Promise<void> {
+    await this.client.query(
+      `INSERT INTO diagnoses (id, incident_id, run_id, step, signature, target, provider, model, latency_ms, tokens, cost_usd, answer, decision, calls, reason, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15, $16::timestamptz)
+       ON CONFLICT (id) DO UPDATE SET incident_id = COALESCE(EXCLUDED.incident_id, diagnoses.incident_id), decision = EXCLUDED.decision`,
+      [d.id, d.incidentId, d.runId, d.step, d.signature, d.target, d.provider, d.model, d.latencyMs, Math.round(d.tokens), d.costUsd, json(d.answer), json(d.decision), json(d.calls), d.reason, ts(d.createdAt)],
+    );
+  }
+
+  async listDiagnoses(opts: { incidentId?: string; limit?: number } = {}): Promise<DiagnosisRecord[]> {
+    const { rows } = await this.client.query(`SELECT * FROM diagnoses WHERE ($2::text IS NULL OR incident_id = $2) ORDER BY created_at DESC LIMIT $1`, [opts.limit ?? 50, opts.incidentId ?? null]);
+    return rows.map(toDiagnosis);
   }
 
   async addBlacklistEntry(e: Omit<BlacklistEntry, 'id' | 'liftedAt'>): Promise<number> {
