@@ -2,8 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FeedItem, LiveFeed } from './live-feed.js';
 
 export interface EventStreamOptions {
-  /** Written events are gathered this long before one write (default 25 ms): a storm costs few writes. */
-  flushMs?: number;
   /** A comment line keeps idle connections open through proxies (default 15 s). */
   keepAliveMs?: number;
   /** The `retry:` the stream advises (the page's own backoff starts from it), default 1,000 ms. */
@@ -53,7 +51,7 @@ export class EventStream {
     });
     raw.socket?.setNoDelay(true);
     let pending: string[] = [];
-    let timer: NodeJS.Timeout | null = null;
+    let timer: NodeJS.Immediate | null = null;
     const write = () => {
       timer = null;
       if (!pending.length) return;
@@ -71,7 +69,8 @@ export class EventStream {
     raw.write(head.join('') + resume.items.map((i) => frame('bus', i.id, i.json)).join(''));
     const off = this.feed.listen((item: FeedItem) => {
       pending.push(frame('bus', item.id, item.json));
-      timer ??= setTimeout(write, this.o.flushMs ?? 25);
+      // the messages of one socket read arrive in one turn of the event loop: one write for all of them
+      timer ??= setImmediate(write);
     });
     const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), this.o.keepAliveMs ?? 15_000);
     keepAlive.unref();
@@ -79,7 +78,7 @@ export class EventStream {
       if (!this.#clients.delete(close)) return;
       off();
       clearInterval(keepAlive);
-      if (timer) clearTimeout(timer);
+      if (timer) clearImmediate(timer);
       raw.end();
     };
     this.#clients.add(close);

@@ -63,14 +63,15 @@ export interface DashboardState {
   runs: Map<string, RunView>;
   /** actionId → runId, to put a handler's result under its run. */
   actionRuns: Map<string, string>;
-  /** The last events, newest first (bounded). */
+  /** The last events, oldest first (bounded; shown newest first). */
   events: EventView[];
   /** Target name → the last health event seen live. */
   targetEvents: Map<string, EventView>;
   seen: Set<string>;
   received: number;
-  /** Receipt time (page clock) minus envelope time for the last messages: the live latency. */
+  /** Receipt time (page clock) minus envelope time of the last {@link LAG_KEPT} messages (a ring): the live latency. */
   lagMs: number[];
+  lagNext: number;
 }
 
 export interface Snapshot {
@@ -86,9 +87,10 @@ export interface Snapshot {
 const MAX_EVENTS = 300;
 const MAX_RUNS = 300;
 const MAX_SEEN = 20_000;
+export const LAG_KEPT = 1000;
 
 export function emptyState(): DashboardState {
-  return { snapshot: null, runs: new Map(), actionRuns: new Map(), events: [], targetEvents: new Map(), seen: new Set(), received: 0, lagMs: [] };
+  return { snapshot: null, runs: new Map(), actionRuns: new Map(), events: [], targetEvents: new Map(), seen: new Set(), received: 0, lagMs: [], lagNext: 0 };
 }
 
 type Data = Record<string, unknown>;
@@ -128,15 +130,15 @@ export function apply(s: DashboardState, item: BusItem, now = Date.now()): void 
   s.received++;
   const lag = now - Date.parse(env.time);
   if (Number.isFinite(lag)) {
-    s.lagMs.push(lag);
-    if (s.lagMs.length > 1000) s.lagMs.splice(0, s.lagMs.length - 1000);
+    s.lagMs[s.lagNext] = lag;
+    s.lagNext = (s.lagNext + 1) % LAG_KEPT;
   }
   const d = (env.data ?? {}) as Data;
   const [root, a, b] = item.subject.split('.');
   if (root === 'events') {
     const ev: EventView = { id: env.id, subject: item.subject, time: env.time, target: env.target ?? str(d.target), data: d };
-    s.events.unshift(ev);
-    if (s.events.length > MAX_EVENTS) s.events.length = MAX_EVENTS;
+    s.events.push(ev);
+    if (s.events.length > 2 * MAX_EVENTS) s.events.splice(0, s.events.length - MAX_EVENTS);
     if (ev.target && (a === 'target' || a === 'heartbeat' || a === 'container' || a === 'redis' || a === 'postgres')) s.targetEvents.set(ev.target, ev);
   } else if (root === 'runs' && str(d.runId)) {
     const r = run(s, d, env.time);

@@ -66,7 +66,7 @@ function App() {
   const snap = s.snapshot;
   const runs = [...s.runs.values()];
   const waiting = runs.filter((r) => r.status === 'awaiting_approval').length;
-  const p95 = percentile(s.lagMs.slice(-200), 95);
+  const p95 = percentile(s.lagMs, 95);
   return (
     <div class="page">
       <header class="top">
@@ -82,7 +82,7 @@ function App() {
       <main>
         {tab === 'runs' && <RunsView runs={runs} now={now} />}
         {tab === 'targets' && <TargetsView targets={snap?.targets} live={s.targetEvents} now={now} />}
-        {tab === 'incidents' && <IncidentsView incidents={snap?.incidents} events={s.events} now={now} />}
+        {tab === 'incidents' && <IncidentsView incidents={snap?.incidents} events={s.events.slice(-100).reverse()} now={now} />}
         {tab === 'runbook' && <RunbookView runbook={snap?.runbook} />}
         {tab === 'scorecards' && <ScorecardsView scorecards={snap?.scorecards} />}
       </main>
