@@ -53,8 +53,15 @@ export type PostgresConnectionExhaustionData = z.infer<typeof PostgresConnection
 export const DataServiceUnreachableData = z.object(CheckEventBase);
 export type DataServiceUnreachableData = z.infer<typeof DataServiceUnreachableData>;
 
-/** `chaos.redis_fill`: write to the target's Redis until it answers OOM. */
-export const ChaosRedisFillData = z.object({ target: z.string().min(1), valueBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(512 * 1024) }).strict();
+/** `chaos.redis_fill`: write `<prefix><n>` values to the target's Redis until it answers OOM. */
+export const ChaosRedisFillData = z
+  .object({
+    target: z.string().min(1),
+    valueBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(512 * 1024),
+    /** Key prefix (default `cache:fill:`, inside redis-oom's purge pattern; e.g. `session:fill:` is outside it). */
+    prefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, ":", "_" or "-"').default('cache:fill:'),
+  })
+  .strict();
 export type ChaosRedisFillData = z.infer<typeof ChaosRedisFillData>;
 
 /** `chaos.pg_exhaust`: open connections to the target's PostgreSQL until it refuses, hold them `hold` seconds, then release them. */

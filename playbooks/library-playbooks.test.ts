@@ -26,3 +26,69 @@ describe('library playbook message-bus-acl-violation', () => {
     expect(h.requests.map((r) => r.action)).toEqual(['acl.assess', 'bus.blacklist', 'notify.send']);
   });
 });
+
+describe('library playbook redis-oom', () => {
+  const lib = () => loadPlaybookDir(join(import.meta.dirname, 'library'), { actions: TEST_ACTIONS }).filter((p) => p.playbook.name === 'redis-oom');
+  const pressure = { target: 'cache', check: 'redis', kind: 'redis', reason: 'health 3 % is under 30 %', latencyMs: 1, failures: 1, metrics: { usedMemory: 51_000_000, maxMemory: 52428800, healthPct: 3, policy: 'noeviction', oomErrors: 1, oomErrorsDelta: 1, recentErrors: [] } };
+  /** Health after each remedy, as the handlers would measure it; the probe answers with the last one. */
+  const remediator = (after: Record<string, number>) => {
+    let health = 3;
+    return (req: { action: string }) => {
+      if (req.action === 'redis.memory') return { status: 'ok' as const, result: { healthy: health > 30, healthPct: health } };
+      const key = req.action.split('.')[1]!;
+      if (after[key] !== undefined) health = after[key];
+      return { status: 'ok' as const, result: { healthBefore: 3, healthAfter: health } };
+    };
+  };
+
+  it('purges and verifies, asking nobody, when the purge frees the memory', async () => {
+    await using ctx = await setup();
+    const h = await engineHarness(ctx, lib());
+    h.answer(remediator({ purge: 97 }));
+    const end = h.endFor('cache');
+    await h.emit('events.redis.memory_pressure', 'cache', pressure);
+    expect((await end).phase).toBe('resolved');
+    expect(h.requests.map((r) => r.action)).toEqual(['redis.purge', 'redis.memory']);
+    expect(h.seen.some((s) => s.subject.endsWith('.awaiting_approval'))).toBe(false);
+  });
+
+  it('asks an operator before FLUSHALL when the purge left health at 80 % or less, and skips the restart once the flush freed it', async () => {
+    await using ctx = await setup();
+    const h = await engineHarness(ctx, lib());
+    h.answer(remediator({ purge: 40, flushall: 99 }));
+    const end = h.endFor('cache');
+    await h.emit('events.redis.memory_pressure', 'cache', pressure);
+    const gate = await h.until((x) => x.subject.endsWith('.awaiting_approval'));
+    expect(gate.env.data).toMatchObject({ step: 'flush', detail: { action: 'redis.flushall', risk: 'high' } });
+    expect(h.requests.map((r) => r.action)).toEqual(['redis.purge']);
+    h.operator.nc.publish(`approvals.${gate.subject.split('.')[1]}`, JSON.stringify({ decision: 'approve', by: 'test' }));
+    expect((await end).phase).toBe('resolved');
+    expect(h.requests.map((r) => r.action)).toEqual(['redis.purge', 'redis.flushall', 'redis.memory']);
+  });
+
+  it('falls back to a restart when health stays at 80 % or less after the approved flush', async () => {
+    await using ctx = await setup();
+    const h = await engineHarness(ctx, lib());
+    h.answer(remediator({ purge: 40, flushall: 60, restart: 100 }));
+    const end = h.endFor('cache');
+    await h.emit('events.redis.memory_pressure', 'cache', pressure);
+    const gate = await h.until((x) => x.subject.endsWith('.awaiting_approval'));
+    h.operator.nc.publish(`approvals.${gate.subject.split('.')[1]}`, JSON.stringify({ decision: 'approve', by: 'test' }));
+    expect((await end).phase).toBe('resolved');
+    expect(h.requests.map((r) => r.action)).toEqual(['redis.purge', 'redis.flushall', 'process.restart', 'redis.memory']);
+  });
+
+  it('stops and notifies when the operator rejects the flush', async () => {
+    await using ctx = await setup();
+    const h = await engineHarness(ctx, lib());
+    h.answer(remediator({ purge: 40 }));
+    const end = h.endFor('cache');
+    await h.emit('events.redis.memory_pressure', 'cache', pressure);
+    const gate = await h.until((x) => x.subject.endsWith('.awaiting_approval'));
+    h.operator.nc.publish(`approvals.${gate.subject.split('.')[1]}`, JSON.stringify({ decision: 'reject', by: 'test', reason: 'keep the sessions' }));
+    const e = await end;
+    expect(e.phase).toBe('stopped');
+    expect(e.data.reason).toMatch(/keep the sessions/);
+    expect(h.requests.map((r) => r.action)).toEqual(['redis.purge', 'notify.send']);
+  });
+});

@@ -20,6 +20,8 @@ export interface ScenarioSummary {
   /** The restarted program's cold start, and MTTR minus it (runs that restarted a program). */
   coldStart: Stats;
   overhead: Stats;
+  /** Time approval gates waited for the runner's approval (scenarios with `approve`), left out of MTTR. */
+  approvalWait: Stats;
   slo: { mttdMs: number; mttrMs: number; cutoffMs?: number; overheadMs?: number; met: boolean };
 }
 
@@ -50,11 +52,12 @@ export function summarise(runs: RunReport[], scenarios: Scenario[]): StressRepor
     const cutoff = s.cutoff ? stats(mine.flatMap((r) => (r.cutoffMs === null || r.cutoffMs === undefined ? [] : [r.cutoffMs]))) : null;
     const coldStart = stats(mine.flatMap((r) => (r.coldStartMs === null || r.coldStartMs === undefined ? [] : [r.coldStartMs])));
     const overhead = stats(mine.flatMap((r) => (r.overheadMs === null || r.overheadMs === undefined ? [] : [r.overheadMs])));
+    const approvalWait = stats(mine.flatMap((r) => (r.approvalWaitMs === null || r.approvalWaitMs === undefined ? [] : [r.approvalWaitMs])));
     const cutoffMet = !cutoff || s.slo.cutoff === undefined || (cutoff.p95 !== null && cutoff.p95 <= s.slo.cutoff);
     const overheadMet = s.slo.overhead === undefined || (overhead.p95 !== null && overhead.p95 <= s.slo.overhead);
     const met = mttd.p95 !== null && mttr.p95 !== null && mttd.p95 <= s.slo.mttd && mttr.p95 <= s.slo.mttr && cutoffMet && overheadMet;
     const slo = { mttdMs: s.slo.mttd, mttrMs: s.slo.mttr, ...(s.slo.cutoff !== undefined ? { cutoffMs: s.slo.cutoff } : {}), ...(s.slo.overhead !== undefined ? { overheadMs: s.slo.overhead } : {}), met };
-    return { id: s.id, name: s.name, runs: mine.length, passed: mine.filter((r) => r.passed).length, playbook: s.playbook, mttd, mttr, cutoff, coldStart, overhead, slo };
+    return { id: s.id, name: s.name, runs: mine.length, passed: mine.filter((r) => r.passed).length, playbook: s.playbook, mttd, mttr, cutoff, coldStart, overhead, approvalWait, slo };
   });
   const passed = runs.filter((r) => r.passed).length;
   return { scenarios: runs, summary, passed, failed: runs.length - passed, ok: runs.length > 0 && passed === runs.length && summary.every((s) => s.slo.met) };
@@ -64,6 +67,7 @@ const fmt = (v: number | null) => (v === null ? '—' : v >= 10_000 ? `${(v / 10
 const fmtStats = (s: Stats, many: boolean) => (many ? `${fmt(s.p50)} / ${fmt(s.p95)} / ${fmt(s.max)}` : fmt(s.p50));
 const withCutoff = (report: StressReport) => report.summary.some((s) => s.cutoff);
 const withColdStart = (report: StressReport) => report.summary.some((s) => s.coldStart.p50 !== null);
+const withApproval = (report: StressReport) => report.summary.some((s) => s.approvalWait.p50 !== null);
 
 function rows(report: StressReport): string[][] {
   const many = report.summary.some((s) => s.runs > 1);
@@ -73,12 +77,14 @@ function rows(report: StressReport): string[][] {
     const cutSlo = s.slo.cutoffMs !== undefined ? ` / cut-off ≤ ${fmt(s.slo.cutoffMs)}` : '';
     const overSlo = s.slo.overheadMs !== undefined ? ` / overhead ≤ ${fmt(s.slo.overheadMs)}` : '';
     const cold = withColdStart(report) ? [s.coldStart.p50 !== null ? fmtStats(s.coldStart, many) : '—', s.overhead.p50 !== null ? fmtStats(s.overhead, many) : '—'] : [];
+    const wait = withApproval(report) ? [s.approvalWait.p50 !== null ? fmtStats(s.approvalWait, many) : '—'] : [];
     return [
       s.id,
       `${s.passed}/${s.runs}`,
       fmtStats(s.mttd, many),
       ...cut,
       fmtStats(s.mttr, many),
+      ...wait,
       ...cold,
       `≤ ${fmt(s.slo.mttdMs)} / ≤ ${fmt(s.slo.mttrMs)}${cutSlo}${overSlo} ${s.slo.met ? 'met' : 'MISSED'}`,
       s.playbook,
@@ -92,7 +98,8 @@ function headers(report: StressReport): string[] {
   const suffix = many ? ' p50/p95/max' : '';
   const cut = withCutoff(report) ? [`cut-off${suffix}`] : [];
   const cold = withColdStart(report) ? [`cold start${suffix}`, `overhead${suffix}`] : [];
-  return ['scenario', 'passed', `MTTD${suffix}`, ...cut, `MTTR${suffix}`, ...cold, 'SLO (p95 MTTD / MTTR)', 'playbook', 'notes'];
+  const wait = withApproval(report) ? [`approval wait${suffix}`] : [];
+  return ['scenario', 'passed', `MTTD${suffix}`, ...cut, `MTTR${suffix}`, ...wait, ...cold, 'SLO (p95 MTTD / MTTR)', 'playbook', 'notes'];
 }
 
 /** A plain-text table for the terminal. */
@@ -108,7 +115,7 @@ export function renderMarkdown(report: StressReport): string {
   const h = headers(report);
   const r = rows(report);
   const md = (cells: string[]) => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
-  const perRun = report.scenarios.map((x) => md([x.id, String(x.run), x.passed ? 'yes' : 'no', fmt(x.mttdMs), ...(withCutoff(report) ? [fmt(x.cutoffMs)] : []), fmt(x.mttrMs), x.playbook ?? '—', x.notes.join('; ') || '—']));
+  const perRun = report.scenarios.map((x) => md([x.id, String(x.run), x.passed ? 'yes' : 'no', fmt(x.mttdMs), ...(withCutoff(report) ? [fmt(x.cutoffMs)] : []), fmt(x.mttrMs), ...(withApproval(report) ? [fmt(x.approvalWaitMs)] : []), x.playbook ?? '—', x.notes.join('; ') || '—']));
   return [
     '# Homeostat stress scorecard',
     '',
@@ -120,8 +127,8 @@ export function renderMarkdown(report: StressReport): string {
     '',
     '## Runs',
     '',
-    md(['scenario', 'run', 'passed', 'MTTD', ...(withCutoff(report) ? ['cut-off'] : []), 'MTTR', 'playbook', 'notes']),
-    md(['---', '---', '---', '---', ...(withCutoff(report) ? ['---'] : []), '---', '---', '---']),
+    md(['scenario', 'run', 'passed', 'MTTD', ...(withCutoff(report) ? ['cut-off'] : []), 'MTTR', ...(withApproval(report) ? ['approval wait'] : []), 'playbook', 'notes']),
+    md(['---', '---', '---', '---', ...(withCutoff(report) ? ['---'] : []), '---', ...(withApproval(report) ? ['---'] : []), '---', '---']),
     ...perRun,
     '',
   ].join('\n');

@@ -7,6 +7,7 @@ import { homeostatUntouched, snapshotHomeostat } from './collateral.js';
 import { freshStack } from './fresh-stack.js';
 import type { ScoredStack } from './scored-stack.js';
 import { CutoffWatch } from './cutoff-watch.js';
+import { dataServicesServe } from './data-service-probe.js';
 import type { Scenario } from './scenario.js';
 
 export interface RunReport {
@@ -17,7 +18,12 @@ export interface RunReport {
   detected: boolean;
   recovered: boolean;
   mttdMs: number | null;
+  /** Inject → recovered, minus the time approval gates waited (approvalWaitMs). */
   mttrMs: number | null;
+  /** Time the run's approval gates waited for the runner's approval (scenarios with `approve`); null when none waited. */
+  approvalWaitMs: number | null;
+  /** After the run, the target's data services served clients (`recover.serves`); null when not asked. */
+  served: boolean | null;
   /** Inject → the server closed the scenario's `cutoff.actor` connection; null when not measured or not cut. */
   cutoffMs: number | null;
   /** The restarted program's cold start: its new process started → its checks passed; null when not restarted (or attached). */
@@ -67,6 +73,8 @@ export async function runScenarioOnce(
     recovered: false,
     mttdMs: null,
     mttrMs: null,
+    approvalWaitMs: null,
+    served: null,
     cutoffMs: null,
     coldStartMs: null,
     overheadMs: null,
@@ -81,6 +89,8 @@ export async function runScenarioOnce(
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
   let cutoff: CutoffWatch | null = null;
+  /** Approvals the runner will publish (scenarios with `approve`). */
+  const gates = new Set<NodeJS.Timeout>();
   try {
     op = await BusClient.connect(stack.operator, 'stress-runner', log);
     // the target is a registered target, or (S02) an actor of the ACL policy
@@ -113,6 +123,7 @@ export async function runScenarioOnce(
     let runId: string | null = null;
     let resolvedAt = 0;
     let runEnded = false;
+    let approvalWait = 0;
     // runs on the target before the injection (e.g. a start-up hiccup being healed): inject only once they ended
     const before = new Set<string>();
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
@@ -126,6 +137,19 @@ export async function runScenarioOnce(
       if (phase === 'started' && !runId) {
         runId = env.data.runId;
         report.playbook = env.data.playbook;
+      }
+      if (env.data.runId === runId && phase === 'awaiting_approval') {
+        const gateAt = performance.now();
+        if (!scenario.approve) report.notes.push(`run waits for approval of step ${env.data.step ?? '?'}; the scenario does not approve`);
+        else {
+          const id = runId;
+          const t = setTimeout(() => {
+            gates.delete(t);
+            approvalWait += performance.now() - gateAt;
+            op?.nc.publish(subjects.approval(id), JSON.stringify({ decision: 'approve', by: 'stress-runner' }));
+          }, scenario.approve.after);
+          gates.add(t);
+        }
       }
       if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
         report.runStatus = phase;
@@ -186,7 +210,8 @@ export async function runScenarioOnce(
         const recoveredAt = performance.now();
         report.recovered = true;
         const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
-        report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0);
+        report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0 - approvalWait);
+        if (approvalWait > 0) report.approvalWaitMs = round(approvalWait);
         const restartedAt = target ? stack.lastStart(target.name) : null;
         if (restartedAt !== null && restartedAt > t0 && !onlyRun) {
           report.coldStartMs = round(recoveredAt - restartedAt);
@@ -195,6 +220,11 @@ export async function runScenarioOnce(
       } else report.notes.push(`not recovered within ${scenario.timeout} ms`);
       // let the playbook finish its verification so the run's outcome is known
       await until(() => report.runStatus !== null, 15_000, 10);
+      if (scenario.recover.serves && target) {
+        const failures = await dataServicesServe(target.name, target.checks);
+        report.served = failures.length === 0;
+        report.notes.push(...failures);
+      }
     }
     if (cutoff) {
       await until(() => cutoff!.cutAt !== null, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
@@ -216,6 +246,7 @@ export async function runScenarioOnce(
   } catch (e) {
     report.notes.push((e as Error).message);
   } finally {
+    for (const t of gates) clearTimeout(t);
     await cutoff?.stop();
     await op?.close().catch(() => undefined);
     progress(scenario.id, runIndex, stack.mode === 'fresh' ? 'stopping stack' : 'detaching');
@@ -232,6 +263,7 @@ export async function runScenarioOnce(
     report.playbook === scenario.playbook &&
     report.runStatus === 'resolved' &&
     report.collateral.length === 0 &&
+    report.served !== false &&
     report.orphans.length === 0 &&
     (!scenario.cutoff || report.cutoffMs !== null);
   return report;

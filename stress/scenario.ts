@@ -31,9 +31,21 @@ export const ScenarioSchema = z
         health: z.boolean().default(true),
         /** Recovered also requires the expected playbook's run to resolve (its verify steps held); MTTR is then inject → resolved. */
         runResolved: z.boolean().default(false),
+        /**
+         * After the run, the target's data services serve clients again (part of the pass): a write to
+         * each Redis of its `redis` checks succeeds, and a fresh client of each PostgreSQL of its
+         * `postgres` checks connects (as the check's `appRole` when declared) and answers a query.
+         */
+        serves: z.boolean().default(false),
       })
       .strict()
-      .default({ heartbeat: true, health: true, runResolved: false }),
+      .default({ heartbeat: true, health: true, runResolved: false, serves: false }),
+    /**
+     * The runner answers the run's approval gates as an operator (`approvals.<runId>`, approve) after
+     * `after`. The time each gate waited is reported apart (approvalWaitMs) and left out of MTTR.
+     * Without it, a run that waits for approval waits until the scenario's timeout.
+     */
+    approve: z.object({ after: Duration.default(0) }).strict().optional(),
     /** Measure the cut-off: inject → the server closed this actor's connection (seen on nats-server's /connz). */
     cutoff: z.object({ actor: z.string().min(1) }).strict().optional(),
     /** The playbook expected to run. */

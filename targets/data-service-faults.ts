@@ -49,7 +49,7 @@ export class DataServiceFaults {
     return e as Extract<ChaosEndpoints[string], { kind: K }>;
   }
 
-  /** Writes `cache:fill:<n>` values until Redis answers OOM. */
+  /** Writes `<prefix><time>:<n>` values (default prefix `cache:fill:`) until Redis answers OOM. */
   async redisFill(d: ChaosRedisFillData): Promise<Record<string, unknown>> {
     const e = this.#endpoint(d.target, 'redis');
     const r = createClient({ socket: { host: e.host, port: e.port, reconnectStrategy: false } });
@@ -61,7 +61,7 @@ export class DataServiceFaults {
     try {
       for (; written < MAX_WRITES; written++) {
         try {
-          await r.set(`cache:fill:${Date.now()}:${written}`, value);
+          await r.set(`${d.prefix}${Date.now()}:${written}`, value);
         } catch (err) {
           answer = (err as Error).message;
           break;

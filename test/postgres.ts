@@ -58,7 +58,7 @@ export interface ThrowawayCluster extends AsyncDisposable {
  * that a test may stop and start. Never the machine's shared database. Runs as the `postgres`
  * user when the tests run as root (initdb refuses root).
  */
-export async function throwawayCluster(): Promise<ThrowawayCluster> {
+export async function throwawayCluster(options: { password?: string } = {}): Promise<ThrowawayCluster> {
   const asPostgres = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), 'homeostat-pg-'));
   chmodSync(dir, 0o700);
@@ -70,11 +70,21 @@ export async function throwawayCluster(): Promise<ThrowawayCluster> {
   }
   const data = join(dir, 'data');
   const port = await freePort();
-  await run(join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], asPostgres);
+  // with a password: every connection (socket and TCP) must authenticate with SCRAM
+  const auth = options.password ? ['-A', 'scram-sha-256', `--pwfile=${join(dir, 'pwfile')}`] : ['-A', 'trust'];
+  if (options.password) {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'pwfile'), options.password + '\n', { mode: 0o600 });
+    if (asPostgres) {
+      const { execFileSync } = await import('node:child_process');
+      chownSync(join(dir, 'pwfile'), Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+    }
+  }
+  await run(join(PG_BIN, 'initdb'), ['-D', data, ...auth, '-U', 'postgres', '--no-sync', '-E', 'UTF8'], asPostgres);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c shared_buffers=16MB`;
   const ctl = (...args: string[]) => run(join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', join(dir, 'server.log'), ...args], asPostgres);
   const cluster: ThrowawayCluster = {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres${options.password ? `:${encodeURIComponent(options.password)}` : ''}@127.0.0.1:${port}/postgres`,
     port,
     dir,
     start: () => ctl('-o', opts, '-w', '-t', '30', 'start'),

@@ -7,10 +7,10 @@ export interface ThrowawayRedis extends AsyncDisposable {
   pid: number;
 }
 
-/** A private redis-server on a free loopback port (maxmemory 50mb, noeviction, no persistence), killed on dispose. */
-export async function throwawayRedis(maxmemory = '50mb'): Promise<ThrowawayRedis> {
+/** A private redis-server on a free loopback port (maxmemory 50mb, noeviction, no persistence; `extraArgs` e.g. `--requirepass x`), killed on dispose. */
+export async function throwawayRedis(maxmemory = '50mb', extraArgs: string[] = []): Promise<ThrowawayRedis> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--maxmemory', maxmemory, '--maxmemory-policy', 'noeviction', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: 'ignore' });
   const end = performance.now() + 10_000;
   for (;;) {
     const up = await new Promise<boolean>((resolve) => {
