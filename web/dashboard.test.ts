@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { BusClient } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
 import { wireDashboard } from '../stack/dashboard-wiring.js';
+import { startStack } from '../stack/index.js';
 import { launchBrowser } from '../bench/headless-chromium.js';
 import { engineHarness, playbooks } from '../test/engine-harness.js';
 import { setup, type TestContext } from '../test/setup.js';
@@ -39,6 +44,36 @@ async function dashboard(ctx: TestContext, opts: { port?: number; wiring?: Await
 }
 
 describe('dashboard in a real browser', () => {
+  it('S01 on homeostat up\'s stack: a chaos.heartbeat_pause makes a run appear on the page and resolve', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'homeostat-dashboard-s01-'));
+    const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_HOME: home, HOMEOSTAT_LOG_FORMAT: 'json' }, false);
+    const stack = await startStack({ settings, log: pino({ level: 'silent' }), record: false });
+    try {
+      await using browser = await launchBrowser();
+      const page = await browser.page();
+      await page.goto(`${stack.web!.url}/dashboard/`);
+      await page.locator('#connection[data-state="live"]').waitFor();
+      const operator = await BusClient.connect(stack.credentials('operator'), 'test-operator', pino({ level: 'silent' }));
+      try {
+        operator.publish('chaos.heartbeat_pause', 'chaos.heartbeat_pause', { target: 'worker-1', seconds: 30 });
+        await operator.flush();
+      } finally {
+        await operator.close();
+      }
+      const run = page.locator('[data-run]', { hasText: 'heartbeat-restart' }).first();
+      await run.waitFor();
+      await page.locator('[data-run][data-status="resolved"]', { hasText: 'heartbeat-restart' }).first().waitFor();
+      expect(await run.locator('[data-step]').count()).toBeGreaterThan(0);
+      expect(await run.textContent()).toContain('process.restart');
+      await page.locator('[data-tab="targets"]').click();
+      await page.locator('[data-target="worker-1"]').waitFor();
+      await browser.screenshot(page, 's01-targets');
+    } finally {
+      await stack.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('streams a run live, shows hostile output as text, refuses a wrong token, approves from the page', async () => {
     await using ctx = await setup();
     const h = await engineHarness(ctx, playbooks(GATED));
