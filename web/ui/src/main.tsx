@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { apply, emptyState, percentile, runsFromSnapshot, type DashboardState, type Snapshot } from './dashboard-state';
+import { BudgetBox } from './budget-box';
 import { IncidentsView, RunbookView, TargetsView } from './history-views';
 import { LiveConnection, type ConnectionState } from './live-connection';
 import { takeTokenFromUrl } from './operator-token';
@@ -80,6 +81,7 @@ function App() {
         ))}
       </nav>
       <main>
+        {tab === 'runs' && <BudgetBox events={s.events} />}
         {tab === 'runs' && <RunsView runs={runs} now={now} />}
         {tab === 'targets' && <TargetsView targets={snap?.targets} live={s.targetEvents} now={now} />}
         {tab === 'incidents' && <IncidentsView incidents={snap?.incidents} events={s.events.slice(-100).reverse()} now={now} />}
