@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AclPolicyError } from './errors.js';
 import { isValidSubjectPattern } from './subjects.js';
 
-export const ROLES = ['monitor', 'engine', 'handler', 'chaos', 'operator', 'target', 'recorder', 'intake'] as const;
+export const ROLES = ['monitor', 'engine', 'handler', 'chaos', 'operator', 'target', 'recorder', 'intake', 'dashboard'] as const;
 export type Role = (typeof ROLES)[number];
 
 const Pattern = z.string().refine(isValidSubjectPattern, { message: 'not a valid NATS subject pattern' });

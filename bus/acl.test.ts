@@ -38,9 +38,16 @@ describe('ACL from one policy, enforced by the real nats-server', () => {
     }
   });
 
+  it('the dashboard only reads: it cannot publish approvals.>, actions.>, chaos.>, events.> or runs.>', async () => {
+    await using ctx = await setup();
+    for (const subject of ['approvals.r1', 'approvals.budget.reset', 'actions.process.restart', 'chaos.heartbeat_pause', 'events.target.unhealthy', 'runs.r1.resolved']) {
+      expect(await denied(ctx, 'dashboard', subject), subject).toBe(true);
+    }
+  });
+
   it('only operator may publish approvals.>', async () => {
     await using ctx = await setup();
-    for (const role of ['engine', 'handler', 'monitor', 'chaos', 'target']) {
+    for (const role of ['engine', 'handler', 'monitor', 'chaos', 'target', 'dashboard']) {
       expect(await denied(ctx, role, 'approvals.run1'), role).toBe(true);
     }
     const watcher = await ctx.connect('operator', 'watch');
@@ -54,7 +61,7 @@ describe('ACL from one policy, enforced by the real nats-server', () => {
   it('refuses a policy with an unknown role, an actor named like a role, or a bad subject pattern', async () => {
     await using ctx = await setup();
     const file = join(ctx.dir, 'bad-acl.yaml');
-    const base = `roles:\n  monitor: {}\n  engine: {}\n  handler: {}\n  chaos: {}\n  operator: {}\n  target: {}\n  recorder: {}\n  intake: {}\n`;
+    const base = `roles:\n  monitor: {}\n  engine: {}\n  handler: {}\n  chaos: {}\n  operator: {}\n  target: {}\n  recorder: {}\n  intake: {}\n  dashboard: {}\n`;
     writeFileSync(file, base + '  wizard: {}\n');
     expect(() => loadAclPolicy(file)).toThrow(/wizard: unknown field/);
     writeFileSync(file, base + 'actors:\n  engine: {}\n');

@@ -47,6 +47,17 @@ function intakeCreds(): string {
   );
 }
 
+/** `homeostat creds dashboard`: the dashboard's URL with the operator token in its fragment (never sent to the server). */
+function dashboardCreds(): string {
+  const token = readFileSync(settings.dashboardTokenFile, 'utf8').trim();
+  const info = join(settings.home, 'run', 'intake.json');
+  const url = existsSync(info) ? (JSON.parse(readFileSync(info, 'utf8')) as { url: string }).url : `http://127.0.0.1:${settings.httpPort || 'PORT'}`;
+  return (
+    `# open in a browser (the token lets the page approve, reject and reset budgets; viewing needs none):\n${url}/dashboard/#token=${token}\n\n` +
+    `export HOMEOSTAT_DASHBOARD_TOKEN=${shellQuote(token)};\n`
+  );
+}
+
 const program = new Command()
   .name('homeostat')
   .description('A self-healing layer for the services a team runs.')
@@ -86,6 +97,7 @@ program
     process.on('SIGTERM', () => void stop('SIGTERM'));
     if (stack.nats) log.info(`credentials for nats pub/sub: homeostat creds operator`);
     if (stack.web) log.info(`HTTP server (alert intake, /healthz) on ${stack.web.url}; token: homeostat creds intake`);
+    if (stack.web) log.info(`dashboard on ${stack.web.url}/dashboard/ (viewing is open on 127.0.0.1; to approve from the page: homeostat creds dashboard)`);
   });
 
 program
@@ -104,10 +116,15 @@ program
 program
   .command('creds')
   .description('print the server URL and a role\'s user and password, for nats pub / nats sub')
-  .argument('<role>', 'monitor, engine, handler, chaos, operator, target, an actor of the policy, or `intake` (the HTTP intake\'s URL and token)')
+  .argument('<role>', 'monitor, engine, handler, chaos, operator, target, an actor of the policy, `intake` (the HTTP intake\'s URL and token) or `dashboard` (the dashboard\'s URL with its operator token)')
   .action((role: string) => {
     if (role === 'intake' && existsSync(settings.intakeTokenFile)) {
       process.stdout.write(intakeCreds());
+      return;
+    }
+    if (role === 'dashboard') {
+      if (!existsSync(settings.dashboardTokenFile)) throw new CliError(`no dashboard token at ${settings.dashboardTokenFile}: start Homeostat first with \`homeostat up\``);
+      process.stdout.write(dashboardCreds());
       return;
     }
     const file = join(settings.home, 'run', 'credentials.json');

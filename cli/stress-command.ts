@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/index.js';
 import { attachedStack, loadScenarios, renderMarkdown, renderTable, runScenarioOnce, scenariosDir, summarise, type AttachOptions, type RunReport } from '../stress/index.js';
+import { keepScorecard } from '../web/index.js';
 import { CliError } from './errors.js';
 import { operatorCredentials } from './operator-connection.js';
 
@@ -69,5 +70,10 @@ export async function stressCommand(args: StressArgs, settings: Readonly<Setting
   process.stdout.write(`\n${renderTable(report)}\n`);
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
   if (args.markdown) writeFileSync(args.markdown, renderMarkdown(report));
+  try {
+    keepScorecard(settings.scorecardDir, report);
+  } catch (e) {
+    log.warn({ err: e, dir: settings.scorecardDir }, 'scorecard not kept for the dashboard');
+  }
   return report.ok ? 0 : 1;
 }

@@ -73,6 +73,10 @@ export interface Settings {
   httpPort: number;
   /** The intake's bearer token, generated at first start (mode 0600): `$HOMEOSTAT_HOME/intake-token`. */
   intakeTokenFile: string;
+  /** The dashboard's operator token (approve, reject, budget reset from the page), generated at first start (0600): `$HOMEOSTAT_HOME/dashboard-token`. */
+  dashboardTokenFile: string;
+  /** Every `homeostat stress` report is kept here for the dashboard's scorecard charts: `$HOMEOSTAT_HOME/scorecards`. */
+  scorecardDir: string;
   /** The notification sinks file (Slack, webhook, log; routing by severity). */
   notifyFile: string;
   /** Runtime directory: generated nats-server config, credentials, JetStream store, logs. */
@@ -138,6 +142,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
   return Object.freeze({
     httpPort: e.HOMEOSTAT_HTTP_PORT,
     intakeTokenFile: join(home, 'intake-token'),
+    dashboardTokenFile: join(home, 'dashboard-token'),
+    scorecardDir: join(home, 'scorecards'),
     notifyFile: resolve(e.HOMEOSTAT_NOTIFY ?? join(root, 'handlers', 'notify.yaml')),
     natsUrl: e.NATS_URL,
     natsUser: e.HOMEOSTAT_NATS_USER ?? e.NATS_USER,

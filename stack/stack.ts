@@ -53,6 +53,7 @@ import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEnd
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
+import { wireDashboard } from './dashboard-wiring.js';
 import { ensureIntakeToken, startWebServer, type WebServer } from '../web/index.js';
 import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
 
@@ -80,7 +81,7 @@ export interface StackOptions {
    * `homeostat up` or the orphan reaper can stop them if this process dies (`homeostat up`: the run dir).
    */
   pidDir?: string;
-  /** Start the HTTP server (alert intake, /healthz) on 127.0.0.1:`settings.httpPort` (default true). */
+  /** Start the HTTP server (alert intake, /healthz, the dashboard) on 127.0.0.1:`settings.httpPort` (default true). */
   web?: boolean;
 }
 
@@ -250,10 +251,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.web ?? true) {
       const intakeBus = await BusClient.connect(credentials('intake'), 'intake', log);
       cleanups.push(() => intakeBus.close());
-      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort });
+      const dashboard = await wireDashboard({ settings, log, credentials, registry, healthMonitor });
+      cleanups.push(() => dashboard.stop());
+      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, dashboard: dashboard.options });
       cleanups.push(() => w.close());
       cleanups.push(startHeartbeat(intakeBus, 'intake', beatMs));
-      writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile }) + '\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile, dashboard: `${w.url}/dashboard/`, dashboardTokenFile: settings.dashboardTokenFile }) + '\n', { mode: 0o600 });
       web = w;
     }
 

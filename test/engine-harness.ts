@@ -10,7 +10,7 @@ export const TEST_ACTIONS: readonly (string | ActionTraits)[] = [...ACTION_REGIS
 export const TEST_ACTION_NAMES: readonly string[] = TEST_ACTIONS.map((a) => (typeof a === 'string' ? a : a.name));
 
 /** What the test remediator answers to one request; `silent` sends no result (the engine times out). */
-export type Answer = { status: 'ok' | 'failed' | 'refused'; result?: Record<string, unknown>; error?: string } | 'silent';
+export type Answer = { status: 'ok' | 'failed' | 'refused'; result?: Record<string, unknown>; error?: string; stdout?: string; stderr?: string; exitCode?: number } | 'silent';
 
 /** One message seen on `runs.>` or `events.playbook.>`. */
 export interface Seen {
@@ -65,6 +65,9 @@ export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[], ext
       durationMs: 1,
       result: a.result ?? {},
       ...(a.error ? { error: { code: 'TEST', message: a.error } } : {}),
+      ...(a.stdout !== undefined ? { stdout: a.stdout } : {}),
+      ...(a.stderr !== undefined ? { stderr: a.stderr } : {}),
+      ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
     };
     // probes come by request/reply (`actions.<family>.<verb>.probe`), the others on `results.<actionId>`
     if (!handler.respond(msg, 'action.result', result)) handler.publish(subjects.result(req.actionId), 'action.result', result);

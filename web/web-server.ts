@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { AlertmanagerPayload, describeZodError, DurablePublisher, IncidentEnvelope, IncidentPayload, subjects, type BusClient } from '../bus/index.js';
 import { AlertIntake } from './alert-intake.js';
 import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
+import { dashboardAllows, registerDashboard, type DashboardOptions } from './dashboard-routes.js';
+import type { EventStream } from './event-stream.js';
 import { WebError } from './errors.js';
 import { tokenMatches } from './intake-token.js';
 
@@ -17,6 +19,8 @@ export interface WebServerOptions {
   /** Largest accepted body in bytes (default 1 MiB); a larger one is answered 413. */
   bodyLimit?: number;
   ledger?: AlertLedgerOptions;
+  /** Serve the live dashboard under `/dashboard` (reads open on loopback, decisions need its token). */
+  dashboard?: DashboardOptions;
 }
 
 export interface WebServer {
@@ -25,6 +29,8 @@ export interface WebServer {
   ledger: AlertLedger;
   /** Requests refused (401, 400, 413, 415) and bodies dead-lettered. */
   stats: { unauthorized: number; refused: number };
+  /** The dashboard's SSE stream (open clients, `closeAll`); null without a dashboard. */
+  stream: EventStream | null;
   close(): Promise<void>;
 }
 
@@ -72,6 +78,17 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'GET' && req.url === '/healthz') return;
+    if (o.dashboard && (req.url === '/dashboard' || req.url.startsWith('/dashboard/'))) {
+      // a page of another site may not reach the dashboard through a name it rebound to 127.0.0.1
+      if (!/^(127\.0\.0\.1|localhost)(:\d+)?$/.test(req.headers.host ?? '')) {
+        await reply.code(403).send({ error: 'the dashboard answers on 127.0.0.1 or localhost only' });
+        return;
+      }
+      if (dashboardAllows(req.method, req.headers.authorization, o.dashboard.token)) return;
+      stats.unauthorized++;
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ accepted: false, message: 'unauthorized: approve, reject and budget resets need the dashboard token (homeostat creds dashboard)' });
+      return;
+    }
     if (!tokenMatches(req.headers.authorization, o.token)) {
       stats.unauthorized++;
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized: send Authorization: Bearer <token> (homeostat creds intake)' });
@@ -134,6 +151,10 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     return { stats: ledger.stats, alerts: ledger.recent(limit) };
   });
 
+  const stream = o.dashboard ? registerDashboard(app, o.dashboard) : null;
+  // open SSE streams would hold close() forever: end them first (the pages reconnect and resume)
+  app.addHook('preClose', async () => stream?.closeAll());
+
   try {
     await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   } catch (e) {
@@ -141,7 +162,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);
-  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, close: async () => {
+  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, stream, close: async () => {
       await app.close();
       publisher.close();
     } };

@@ -1,0 +1,143 @@
+/**
+ * The dashboard under load, in Debian's headless Chromium:
+ *  1. latency — 200 events at 50/s; bus event → applied on the page (page clock − envelope time, same
+ *     machine), p50/p95/max;
+ *  2. storm — a separate process publishes RATE events/s for SECONDS (default 10,000/s for 10 s), once on
+ *     a stack without the HTTP server (no dashboard) and once on a stack with it and the page open;
+ *     prints the stack process's CPU in each (the difference is what the dashboard costs), the page's
+ *     longest main-thread task (PerformanceObserver `longtask`) and what the page received.
+ *
+ *   npm run build && npm run bench:dashboard -- [--rate 10000] [--seconds 10]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { BusClient, makeEnvelope, type Credentials } from '../bus/index.js';
+import { loadSettings } from '../config/index.js';
+import { startStack, type Stack } from '../stack/index.js';
+import { launchBrowser } from './headless-chromium.js';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : dflt;
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};
+const log = pino({ level: 'fatal' });
+
+/** The storm's publisher, run as its own process so its CPU is not the stack's. */
+async function publish(creds: Credentials, rate: number, seconds: number): Promise<void> {
+  const bus = await BusClient.connect(creds, 'bench-storm', log);
+  const total = rate * seconds;
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+    for (; sent < due; sent++) {
+      const subject = 'events.bench.storm';
+      bus.nc.publish(subject, JSON.stringify(makeEnvelope(subject, 'bench-storm', { n: sent }, { subject, target: `svc-${sent % 50}` })));
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await bus.flush();
+  await bus.close();
+  process.stdout.write(`${sent}\n`);
+}
+
+function cpuOfStorm(creds: Credentials, rate: number, seconds: number): Promise<{ cpuPct: number; sent: number }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--publish', JSON.stringify(creds), String(rate), String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const u0 = process.cpuUsage();
+  const t0 = performance.now();
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`storm publisher exited ${code}`));
+      const u = process.cpuUsage(u0);
+      resolve({ cpuPct: ((u.user + u.system) / 1000 / (performance.now() - t0)) * 100, sent: Number(out.trim()) });
+    });
+  });
+}
+
+async function withStack<T>(web: boolean, fn: (s: Stack) => Promise<T>): Promise<T> {
+  const home = mkdtempSync(join(tmpdir(), 'homeostat-bench-dashboard-'));
+  const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_HOME: home, HOMEOSTAT_NOTIFY: join(home, 'none.yaml'), HOMEOSTAT_LOG_FORMAT: 'json', LOG_LEVEL: 'error' }, false);
+  const stack = await startStack({ settings, log, targets: [], chaos: false, record: false, playbooks: [], web });
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+const pct = (v: number[], p: number) => (v.length ? [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]! : NaN);
+
+async function main(): Promise<void> {
+  const rate = arg('rate', 10_000);
+  const seconds = arg('seconds', 10);
+  // each stack first takes a 2 s storm unmeasured (JIT, JetStream stream warm), then the measured one
+  const quiet = await withStack(false, async (s) => {
+    await cpuOfStorm(s.credentials('monitor'), rate, 2);
+    return cpuOfStorm(s.credentials('monitor'), rate, seconds);
+  });
+  console.log(`storm ${rate}/s × ${seconds} s without the dashboard: stack process CPU ${quiet.cpuPct.toFixed(1)} % of one core (${quiet.sent} events)`);
+
+  await withStack(true, async (s) => {
+    await using browser = await launchBrowser();
+    const page = await browser.page();
+    await page.addInitScript(() => {
+      const w = globalThis as unknown as { __longest: number; __longtasks: number };
+      w.__longest = 0;
+      w.__longtasks = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          w.__longest = Math.max(w.__longest, e.duration);
+          w.__longtasks++;
+        }
+      }).observe({ type: 'longtask' as 'mark', buffered: true }); // Chromium's long-task entries; Node's types do not list them
+    });
+    await page.goto(`${s.web!.url}/dashboard/`);
+    await page.locator('#connection[data-state="live"]').waitFor();
+
+    const monitor = await BusClient.connect(s.credentials('monitor'), 'bench-latency', log);
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      ids.push(monitor.publish('events.bench.latency', 'events.bench.latency', { i }, { target: 'svc-1' }).id);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await page.waitForFunction((n) => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received >= n, ids.length);
+    const lags = await page.evaluate(() => (globalThis as unknown as { homeostat: { state: { lagMs: number[] } } }).homeostat.state.lagMs.slice(-200));
+    await monitor.close();
+    console.log(`bus event → applied on the page (200 events at 50/s): p50 ${pct(lags, 50).toFixed(0)} ms, p95 ${pct(lags, 95).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms`);
+
+    await cpuOfStorm(s.credentials('monitor'), rate, 2);
+    await page.waitForFunction((n) => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received >= n, 200 + rate * 2, { timeout: 60_000 }).catch(() => undefined);
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { __longest: number; __longtasks: number };
+      w.__longest = 0;
+      w.__longtasks = 0;
+    });
+    const before = await page.evaluate(() => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received);
+    const loud = await cpuOfStorm(s.credentials('monitor'), rate, seconds);
+    await page.waitForFunction((n) => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received >= n, before + loud.sent, { timeout: 60_000 }).catch(() => undefined);
+    const seen = await page.evaluate(() => {
+      const w = globalThis as unknown as { __longest: number; __longtasks: number; homeostat: { state: { received: number } } };
+      return { longest: w.__longest, longtasks: w.__longtasks, received: w.homeostat.state.received };
+    });
+    const t0 = performance.now();
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
+    console.log(`storm ${rate}/s × ${seconds} s with the dashboard and its page open: stack process CPU ${loud.cpuPct.toFixed(1)} % of one core (${loud.sent} events)`);
+    console.log(`dashboard's extra CPU in the storm: ${(loud.cpuPct - quiet.cpuPct).toFixed(1)} % of one core (${((loud.cpuPct - quiet.cpuPct) / 2).toFixed(1)} % of this 2-core machine)`);
+    console.log(`page: received ${seen.received - before} of ${loud.sent} storm events; longest main-thread task ${seen.longest.toFixed(0)} ms (${seen.longtasks} tasks over 50 ms); a task queued after the storm ran within ${(performance.now() - t0).toFixed(0)} ms`);
+    await browser.screenshot(page, 'storm');
+  });
+}
+
+if (process.argv[2] === '--publish') {
+  await publish(JSON.parse(process.argv[3]!) as Credentials, Number(process.argv[4]), Number(process.argv[5]));
+} else {
+  await main();
+}
