@@ -65,3 +65,7 @@ export type ChaosContainerZombiesData = z.infer<typeof ChaosContainerZombiesData
 /** `chaos.container_config_corrupt`: append a broken line to the target's config file inside the container, then kill it with SIGTERM's exit (it dies on start-up reading it). */
 export const ChaosContainerConfigData = z.object({ target: z.string().min(1), file: z.string().regex(/^\/[A-Za-z0-9_./-]+$/).default('/data/db.conf') }).strict();
 export type ChaosContainerConfigData = z.infer<typeof ChaosContainerConfigData>;
+
+/** `chaos.container_kill`: send `signal` to the container's main process (docker kill). */
+export const ChaosContainerKillData = z.object({ target: z.string().min(1), signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'a signal name such as SIGKILL').default('SIGKILL') }).strict();
+export type ChaosContainerKillData = z.infer<typeof ChaosContainerKillData>;

@@ -27,6 +27,12 @@ describe('stress S06–S12: containers (real dockerd)', () => {
     expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-zombie-prune', runStatus: 'resolved', passed: true });
   });
 
+  it('S08: a crashed container (no known root cause) is restarted by target-crash-restart', async () => {
+    const r = await run('S08');
+    expect(r.notes).toEqual([]);
+    expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'target-crash-restart', runStatus: 'resolved', collateral: [], passed: true });
+  });
+
   it('S09: a corrupt config stops the run with the reason, and nothing is restarted', async () => {
     const r = await run('S09');
     expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-config-error', runStatus: 'stopped', passed: true });

@@ -15,7 +15,7 @@ import { readProcUsage } from './process-usage.js';
 import { ChaosCpuSpikeData, ChaosPgExhaustData, ChaosRedisFillData } from '../bus/index.js';
 import { DataServiceFaults, type ChaosEndpoints } from './data-service-faults.js';
 import { requestCpuSpike } from './cpu-spike-fault.js';
-import { ChaosContainerConfigData, ChaosContainerOomData, ChaosContainerZombiesData } from '../bus/index.js';
+import { ChaosContainerConfigData, ChaosContainerKillData, ChaosContainerOomData, ChaosContainerZombiesData } from '../bus/index.js';
 import { DockerFaults, type ChaosContainer } from './docker-faults.js';
 
 interface Fault<S extends z.ZodType> {
@@ -46,6 +46,7 @@ export class ChaosAgent {
     for (const [name, e] of Object.entries(endpoints)) if (e.kind === 'container') containers[name] = { socket: e.socket, container: e.container };
     const docker = new DockerFaults(containers, log);
     this.#register('container_oom', { schema: ChaosContainerOomData, run: (d) => docker.oom(d) });
+    this.#register('container_kill', { schema: ChaosContainerKillData, run: (d) => docker.kill(d) });
     this.#register('container_zombies', { schema: ChaosContainerZombiesData, run: (d) => docker.zombies(d) });
     this.#register('container_config_corrupt', { schema: ChaosContainerConfigData, run: (d) => docker.configCorrupt(d) });
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });

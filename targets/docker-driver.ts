@@ -182,11 +182,15 @@ export class DockerDriver implements TargetDriver {
       const error =
         statusCode(e) === 404
           ? `container "${this.#container}" does not exist (looked for again every ${this.config.retry} ms)`
-          : `cannot start container "${this.#container}": ${(e as Error).message}`;
+          : `cannot start container "${this.#container}": ${(e as Error).message}${statusCode(e) === undefined ? ` (tried again every ${this.config.retry} ms)` : ''}`;
+      // reported once per failing streak, not on every retry
+      if (this.#startError === undefined) {
+        this.#log.warn({ error }, 'target could not be started');
+        this.#emit({ kind: 'start_failed', error, restarts: this.#restarts, at: Date.now() });
+      }
       this.#startError = error;
-      this.#log.warn({ error }, 'target could not be started');
-      this.#emit({ kind: 'start_failed', error, restarts: this.#restarts, at: Date.now() });
-      if (statusCode(e) === 404) this.#scheduleRetry();
+      // a missing container or an engine that does not answer may come later: look again
+      if (statusCode(e) === 404 || statusCode(e) === undefined) this.#scheduleRetry();
       throw new TargetError('TARGET_START_FAILED', `target "${this.name}": ${error}`, { cause: e });
     }
   }

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
-import type { ChaosContainerConfigData, ChaosContainerOomData, ChaosContainerZombiesData } from '../bus/index.js';
+import type { ChaosContainerConfigData, ChaosContainerKillData, ChaosContainerOomData, ChaosContainerZombiesData } from '../bus/index.js';
 import { HOMEOSTAT_LABEL } from './config.js';
 
 /** What the chaos agent knows of a docker target: its engine's socket and its container's name. */
@@ -39,6 +39,13 @@ export class DockerFaults {
     const { container, name } = this.#of(d.target);
     await this.#run(container, ['touch', '/tmp/leak']);
     return { target: d.target, container: name };
+  }
+
+  /** `chaos.container_kill`: `docker kill --signal`. */
+  async kill(d: ChaosContainerKillData): Promise<Record<string, unknown>> {
+    const { container, name } = this.#of(d.target);
+    await container.kill({ signal: d.signal });
+    return { target: d.target, container: name, signal: d.signal };
   }
 
   /** `chaos.container_zombies`: `count` labelled containers that exit at once. */
