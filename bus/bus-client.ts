@@ -1,7 +1,8 @@
 import { connect, headers, NoRespondersError as NatsNoResponders, PermissionViolationError, RequestError, TimeoutError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { describeZodError, EnvelopeSchema, makeEnvelope, type Envelope } from './envelope.js';
+import { Kvm, type KV } from '@nats-io/kv';
+import { describeZodError, EnvelopeSchema, makeEnvelope, newId, type Envelope } from './envelope.js';
 import { DurableOutbox, type DurableOutboxOptions } from './durable-outbox.js';
 import { eventProblem, type EventData, type EventFamily, type EventKind } from './event-catalogue.js';
 import { NoRespondersError, RequestTimeoutError } from './errors.js';
@@ -276,6 +277,53 @@ export class BusClient {
       if (!(err instanceof NoRespondersError) && !(err instanceof RequestTimeoutError)) throw err;
     }
     return out;
+  }
+
+  /**
+   * A request whose answer is not an envelope (a target's own reply, a history result): publishes an
+   * envelope of `type` with a reply inbox and resolves with the answer's text. Errors as {@link request}.
+   */
+  async requestText(subject: string, type: string, data: unknown, timeoutMs: number, extra: { target?: string } = {}): Promise<string> {
+    const env = makeEnvelope(type, this.component, data, { subject, ...extra });
+    try {
+      return (await this.nc.request(subject, JSON.stringify(env), { timeout: timeoutMs })).string();
+    } catch (e) {
+      throw requestFailure(e, subject, timeoutMs);
+    }
+  }
+
+  /**
+   * One request/reply round trip through nats-server on a fresh `ping.<id>` subject this client
+   * answers itself: whether the echo came back, and its round-trip time in ms.
+   */
+  async roundTrip(timeoutMs: number): Promise<{ ok: boolean; rttMs: number | null; error?: string }> {
+    const subject = subjects.ping(newId());
+    const started = performance.now();
+    const sub = this.nc.subscribe(subject, { max: 1, callback: (_e, m) => void m.respond(m.data) });
+    try {
+      const reply = await this.nc.request(subject, 'ping', { timeout: timeoutMs });
+      return { ok: reply.string() === 'ping', rttMs: Math.round((performance.now() - started) * 100) / 100 };
+    } catch (e) {
+      return { ok: false, rttMs: null, error: (e as Error).message };
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+
+  /** Opens a JetStream KV bucket, creating it with `opts` when missing. */
+  async openKv(bucket: string, opts: { history?: number; ttlMs?: number } = {}): Promise<KV> {
+    return new Kvm(this.nc).create(bucket, { history: opts.history ?? 1, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
+  }
+
+  /** True once the connection is closed for good. */
+  get isClosed(): boolean {
+    return this.nc.isClosed();
+  }
+
+  /** Answers a request (`msg.reply`) with a JSON body that is not an envelope; false when the message wants no answer. */
+  respondJson(msg: Msg, body: unknown): boolean {
+    if (!msg.reply) return false;
+    return msg.respond(JSON.stringify(body));
   }
 
   /** Answers a request (`msg.reply`) with an envelope of `type`; false when the message wants no answer. */

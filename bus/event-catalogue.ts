@@ -14,6 +14,7 @@ import {
 import { DataServiceUnreachableData, PostgresConnectionExhaustionData, RedisMemoryPressureData } from './data-service-payloads.js';
 import { ResourcePressureData, ResourceRecoveredData } from './resource-payloads.js';
 import { AlertEventData } from './alert-payloads.js';
+import { ContainerCrashedData, DockerReachableData, DockerUnreachableData, LogSaturationData, ZombieOutbreakData } from './container-payloads.js';
 import { TargetExitedData, TargetRecoveredData, TargetUnhealthyData } from './target-payloads.js';
 
 /**
@@ -39,6 +40,12 @@ export const EVENT_CATALOGUE = {
   'redis.unreachable': DataServiceUnreachableData,
   'postgres.connection_exhaustion': PostgresConnectionExhaustionData,
   'postgres.unreachable': DataServiceUnreachableData,
+  'docker.unreachable': DockerUnreachableData,
+  'docker.reachable': DockerReachableData,
+  'container.crashed': ContainerCrashedData,
+  'container.oom_killed': ContainerCrashedData,
+  'container.zombie_outbreak': ZombieOutbreakData,
+  'container.log_saturation': LogSaturationData,
   'store.degraded': StoreDegradedData,
   'store.recovered': StoreRecoveredData,
   'playbook.budget_exhausted': BudgetExhaustedData,

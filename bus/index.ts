@@ -1,5 +1,6 @@
 /** The bus: NATS connection, subject catalogue, envelope and payload schemas, ACL policy, managed nats-server. */
 export { BusClient, type SubscribeOptions, type EnvelopeHandler } from './bus-client.js';
+export type { KV } from '@nats-io/kv';
 export { subjects, heartbeatComponent, subjectToken, alertSubjectToken, subjectMatches, isValidSubjectPattern, runIdsByPrefix, MIN_RUN_ID_PREFIX, RUN_PHASES, type RunPhase } from './subjects.js';
 export { EnvelopeSchema, makeEnvelope, newId, describeZodError, type Envelope } from './envelope.js';
 export * from './payloads.js';
@@ -7,6 +8,7 @@ export * from './resource-payloads.js';
 export * from './target-payloads.js';
 export * from './data-service-payloads.js';
 export * from './alert-payloads.js';
+export * from './container-payloads.js';
 export { startHeartbeat } from './heartbeat.js';
 export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
 export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BusClient, ControlReplyData, EnvelopeSchema, makeEnvelope, type Credentials } from '../bus/index.js';
+import { BusClient, ControlReplyData, EnvelopeSchema, type Credentials } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { CliError } from './errors.js';
 
@@ -39,13 +39,12 @@ export async function sendControl(settings: Readonly<Settings>, log: Logger, sub
     throw new CliError(`cannot reach the bus: ${(e as Error).message}`);
   });
   try {
-    const env = makeEnvelope(subject, 'homeostat-cli', data, { subject });
-    const msg = await bus.nc.request(subject, JSON.stringify(env), { timeout: timeoutMs }).catch((e: unknown) => {
+    const text = await bus.requestText(subject, subject, data, timeoutMs).catch((e: unknown) => {
       throw new CliError(`no engine answered on ${subject} within ${timeoutMs} ms (${(e as Error).message}): is the run id right and Homeostat running?`);
     });
-    const reply = EnvelopeSchema.safeParse(JSON.parse(msg.string()));
+    const reply = EnvelopeSchema.safeParse(JSON.parse(text));
     const body = ControlReplyData.safeParse(reply.success ? reply.data.data : undefined);
-    if (!body.success) throw new CliError(`unexpected answer on ${subject}: ${msg.string().slice(0, 200)}`);
+    if (!body.success) throw new CliError(`unexpected answer on ${subject}: ${text.slice(0, 200)}`);
     return body.data;
   } finally {
     await bus.close();

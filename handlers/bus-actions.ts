@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { newId, subjects, type BusClient } from '../bus/index.js';
+import type { BusClient } from '../bus/index.js';
 import { Duration } from '../config/index.js';
 import { ActorParams, actorOf } from './acl-actions.js';
 import { declareAction, defineAction } from './action.js';
@@ -81,18 +81,7 @@ export function busPing(bus: BusClient) {
   return defineAction({
     ...busPingSpec,
     async run(p) {
-      const subject = subjects.ping(newId());
-      const started = performance.now();
-      const sub = bus.nc.subscribe(subject, { max: 1, callback: (_e, m) => void m.respond(m.data) });
-      try {
-        const reply = await bus.nc.request(subject, 'ping', { timeout: p.timeout });
-        const rttMs = Math.round((performance.now() - started) * 100) / 100;
-        return { result: { ok: reply.string() === 'ping', rttMs } };
-      } catch (e) {
-        return { result: { ok: false, rttMs: null, error: (e as Error).message } };
-      } finally {
-        sub.unsubscribe();
-      }
+      return { result: await bus.roundTrip(p.timeout) };
     },
   });
 }

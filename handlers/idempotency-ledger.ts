@@ -1,6 +1,5 @@
-import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import type { ActionResultData, BusClient } from '../bus/index.js';
+import type { ActionResultData, BusClient, KV } from '../bus/index.js';
 import { HandlerError } from './errors.js';
 
 /** The KV bucket holding what handlers executed, per idempotency key. */
@@ -29,7 +28,7 @@ export class IdempotencyLedger {
   /** Opens (creating when missing) the bucket; records expire after `ttlMs` (default 24 h). */
   static async open(bus: BusClient, log: Logger, ttlMs = 24 * 3_600_000): Promise<IdempotencyLedger> {
     try {
-      const kv = await new Kvm(bus.nc).create(IDEMPOTENCY_BUCKET, { history: 1, ttl: ttlMs });
+      const kv = await bus.openKv(IDEMPOTENCY_BUCKET, { history: 1, ttlMs });
       return new IdempotencyLedger(kv, log.child({ component: 'idempotency' }));
     } catch (e) {
       throw new HandlerError('HANDLER_IDEMPOTENCY', `cannot open the idempotency bucket ${IDEMPOTENCY_BUCKET}: ${(e as Error).message}`, { cause: e });

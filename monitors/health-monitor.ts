@@ -4,6 +4,8 @@ import {
   heartbeatComponent,
   subjects,
   type BusClient,
+  type DockerReachableData,
+  type DockerUnreachableData,
   type HeartbeatMissedData,
   type HeartbeatRestoredData,
   type TargetExitedData,
@@ -125,6 +127,12 @@ export class HealthMonitor {
     const target = w.rt.config.name;
     if (s.kind === 'started') {
       this.#activate(w);
+      return;
+    }
+    if (s.kind === 'unreachable' || s.kind === 'reachable') {
+      // the target's state is unknown while its engine is away: its checks keep running and judge it
+      if (s.kind === 'unreachable') this.opts.bus.publish(subjects.event('docker', 'unreachable'), 'docker.unreachable', { target, error: s.error } satisfies DockerUnreachableData, { target });
+      else this.opts.bus.publish(subjects.event('docker', 'reachable'), 'docker.reachable', { target } satisfies DockerReachableData, { target });
       return;
     }
     this.#deactivate(w);

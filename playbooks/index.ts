@@ -12,3 +12,4 @@ export { watchPlaybookLibrary } from './hot-reload.js';
 export { RunJournal, JOURNAL_BUCKET, idempotencyKey, type JournalEntry, type InflightAttempt } from './run-journal.js';
 export type { DurableIntakeOptions } from './engine.js';
 export { RunbookMemory, type RunbookOutcome } from './runbook-memory.js';
+export type { Diagnoser, DiagnosisAnswer, DiagnosisCall, DiagnosisCandidate, DiagnosisLog, DiagnosisReport, DiagnosisRequest } from './diagnosis-port.js';

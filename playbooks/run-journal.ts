@@ -1,6 +1,5 @@
-import { Kvm, type KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import type { BusClient, Envelope } from '../bus/index.js';
+import type { BusClient, Envelope, KV } from '../bus/index.js';
 import { PlaybookError } from './errors.js';
 import type { RunRecord, RunStatus, StepRecord, StepStage } from './run-record.js';
 
@@ -47,7 +46,7 @@ export class RunJournal {
 
   static async open(bus: BusClient, log: Logger): Promise<RunJournal> {
     try {
-      const kv = await new Kvm(bus.nc).create(JOURNAL_BUCKET, { history: 1 });
+      const kv = await bus.openKv(JOURNAL_BUCKET, { history: 1 });
       return new RunJournal(kv, log.child({ component: 'journal' }));
     } catch (e) {
       throw new PlaybookError('PLAYBOOK_JOURNAL', `cannot open the run journal ${JOURNAL_BUCKET}: ${(e as Error).message}`, { cause: e });

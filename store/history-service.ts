@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { makeEnvelope, subjects, type BusClient } from '../bus/index.js';
+import { subjects, type BusClient } from '../bus/index.js';
 import { StoreError } from './errors.js';
 import { INCIDENT_STATUSES, type Store } from './store.js';
 
@@ -56,11 +56,11 @@ export class HistoryService {
       const kind = msg.subject.split('.')[1] as HistoryKind;
       try {
         if (!(HISTORY_KINDS as readonly string[]).includes(kind)) throw new StoreError('STORE_BAD_QUERY', `unknown history query "${kind}" (known: ${HISTORY_KINDS.join(', ')})`);
-        msg.respond(JSON.stringify({ ok: true, result: await queryStore(this.store, kind, env.data) }));
+        this.bus.respondJson(msg, { ok: true, result: await queryStore(this.store, kind, env.data) });
       } catch (e) {
         const err = e instanceof StoreError ? e : new StoreError('STORE_QUERY', (e as Error).message, { cause: e });
         this.log.warn({ kind, err: err.message }, 'history query failed');
-        msg.respond(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }));
+        this.bus.respondJson(msg, { ok: false, error: { code: err.code, message: err.message } });
       }
     });
   }
@@ -70,9 +70,8 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** Asks a running recorder; dates come back as Date objects, as from the store itself. */
 export async function queryHistory(bus: BusClient, kind: HistoryKind, q: HistoryQuery, timeoutMs = 5000): Promise<unknown> {
-  const env = makeEnvelope('history.query', bus.component, q, { subject: subjects.history(kind) });
-  const msg = await bus.nc.request(subjects.history(kind), JSON.stringify(env), { timeout: timeoutMs });
-  const reply = Reply.parse(JSON.parse(msg.string(), (key, v: unknown) => (key.endsWith('At') && typeof v === 'string' && ISO.test(v) ? new Date(v) : v)));
+  const text = await bus.requestText(subjects.history(kind), 'history.query', q, timeoutMs);
+  const reply = Reply.parse(JSON.parse(text, (key, v: unknown) => (key.endsWith('At') && typeof v === 'string' && ISO.test(v) ? new Date(v) : v)));
   if (!reply.ok) throw new StoreError(reply.error.code, reply.error.message);
   return reply.result;
 }

@@ -26,13 +26,13 @@ const Common = {
 };
 
 /** Check names are unique per target; an http `path` needs a port to resolve against. */
-function checkTargetChecks(t: { builtin?: string; port: number | 'auto'; checks: z.infer<typeof CheckSchema>[] }, ctx: z.RefinementCtx): void {
+function checkTargetChecks(t: { builtin?: string; port?: number | 'auto'; checks: z.infer<typeof CheckSchema>[] }, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
   t.checks.forEach((c, i) => {
     const name = checkName(c);
     if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${name}" (give each check of one kind its own name)` });
     seen.add(name);
-    if (c.kind === 'http' && c.path && !t.builtin && t.port === 'auto')
+    if (c.kind === 'http' && c.path && !t.builtin && (t.port === 'auto' || t.port === undefined))
       ctx.addIssue({ code: 'custom', path: ['checks', i, 'path'], message: '`path` is resolved against the target\'s `port`: give the target a numeric `port`, or give the check a `url`' });
   });
 }
@@ -63,8 +63,41 @@ export const ProcessTargetSchema = z
   .superRefine(checkTargetChecks)
   .refine((t) => t.builtin !== 'postgres' || typeof t.port === 'number', { message: 'the postgres builtin needs a numeric `port`', path: ['port'] });
 
+/** The label Homeostat puts on every container it creates (`containers.prune` and the zombie monitor count only these). */
+export const HOMEOSTAT_LABEL = 'homeostat.managed';
+
+const Bytes = z
+  .union([z.number().int().positive(), z.string().regex(/^\d+[kmg]?$/i, 'bytes, or a number with k, m or g (e.g. 32m)')])
+  .transform((v) => (typeof v === 'number' ? v : Number(v.replace(/[kmg]$/i, '')) * ({ k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[v.slice(-1).toLowerCase()] ?? 1)));
+
+export const DockerTargetSchema = z
+  .object({
+    ...Common,
+    driver: z.literal('docker').describe('A container, driven through the Docker Engine API (dockerode).'),
+    container: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a Docker container name').optional().describe('The container\'s name (default: the target\'s name).'),
+    socket: z.string().min(1).default('/var/run/docker.sock').describe('The Docker Engine\'s socket.'),
+    port: z.number().int().min(1).max(65535).optional().describe('The port the container listens on (host network); http checks with `path` resolve against it.'),
+    logDir: z.string().regex(/^\//, 'an absolute path').optional().describe('The container\'s log directory on the host (absolute): watched for disk use, and the only place `logs.clean` may truncate files.'),
+    retry: Duration.default(2000).describe('How often a container that does not exist (and has no `create`) is looked for again (default 2s).'),
+    stopGrace: Duration.default(2000).describe('Between SIGTERM and SIGKILL on stop (default 2s; Docker counts whole seconds).'),
+    create: z
+      .object({
+        image: z.string().min(1).describe('The image, e.g. homeostat/busybox:1.'),
+        command: z.array(z.string()).default([]).describe('The command (argv, never a shell string); default the image\'s.'),
+        env: z.record(z.string(), z.string()).default({}).describe('Environment variables.'),
+        memory: Bytes.optional().describe('Memory limit (bytes, or 32m / 1g).'),
+        cpus: z.number().positive().optional().describe('CPU limit (NanoCpus, as `docker run --cpus`).'),
+        binds: z.array(z.string().regex(/^\/[^:]*:\/[^:]*(:ro|:rw)?$/, 'host-path:container-path[:ro]')).default([]).describe('Bind mounts, host-path:container-path[:ro].'),
+      })
+      .strict()
+      .optional()
+      .describe('Create the container (network host, Homeostat\'s label) when it does not exist; Homeostat removes it when the stack stops. Without it the container must exist.'),
+  })
+  .strict()
+  .superRefine(checkTargetChecks);
+
 /** One entry of `targets:`; the branch is chosen by `driver:` (one per driver of `drivers.ts`). */
-export const TargetSchema = z.discriminatedUnion('driver', [ProcessTargetSchema]);
+export const TargetSchema = z.discriminatedUnion('driver', [ProcessTargetSchema, DockerTargetSchema]);
 
 export const TargetsFileSchema = z
   .object({
@@ -82,6 +115,7 @@ export const TargetsFileSchema = z
 
 export type TargetConfig = z.infer<typeof TargetSchema>;
 export type ProcessTargetConfig = z.infer<typeof ProcessTargetSchema>;
+export type DockerTargetConfig = z.infer<typeof DockerTargetSchema>;
 
 /** Loads `targets.yaml`; an unknown or missing field is refused with file, line and field. */
 export function loadTargets(file: string): TargetConfig[] {

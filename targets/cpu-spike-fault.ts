@@ -1,4 +1,4 @@
-import { makeEnvelope, subjects, TargetCpuSpikeReply, type BusClient, type ChaosCpuSpikeData } from '../bus/index.js';
+import { subjects, TargetCpuSpikeReply, type BusClient, type ChaosCpuSpikeData } from '../bus/index.js';
 
 /**
  * The chaos agent's side of `chaos.cpu_spike`. The agent never starts processes in a target or
@@ -7,14 +7,13 @@ import { makeEnvelope, subjects, TargetCpuSpikeReply, type BusClient, type Chaos
  */
 export async function requestCpuSpike(bus: BusClient, d: ChaosCpuSpikeData, timeoutMs = 3000): Promise<Record<string, unknown>> {
   const subject = subjects.targetChaos(d.target, 'cpu_spike');
-  const body = makeEnvelope('chaos.cpu_spike', bus.component, { workers: d.workers, seconds: d.seconds }, { subject, target: d.target });
-  let reply;
+  let reply: string;
   try {
-    reply = await bus.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
+    reply = await bus.requestText(subject, 'chaos.cpu_spike', { workers: d.workers, seconds: d.seconds }, timeoutMs, { target: d.target });
   } catch (e) {
     throw new Error(`target "${d.target}" did not take the cpu spike within ${timeoutMs} ms: ${(e as Error).message}`, { cause: e });
   }
-  const parsed = TargetCpuSpikeReply.safeParse(JSON.parse(reply.string()));
+  const parsed = TargetCpuSpikeReply.safeParse(JSON.parse(reply));
   if (!parsed.success) throw new Error(`target "${d.target}" answered the cpu spike with an invalid reply`);
   return { target: d.target, workers: d.workers, seconds: d.seconds, pids: parsed.data.pids };
 }

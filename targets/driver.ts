@@ -12,6 +12,8 @@ export interface TargetStatus {
   lastExit?: { code: number | null; signal: string | null; at: string };
   /** Why the last start failed (spawn error), while the target is not running. */
   startError?: string;
+  /** Docker targets: the container's state as `inspect` reports it. */
+  container?: { id: string; status: string; exitCode: number; oomKilled: boolean; health: string | null };
 }
 
 /** One change of a target's state, pushed by the driver (never polled). */
@@ -27,8 +29,13 @@ export type TargetStateChange =
       uptimeMs: number;
       restarts: number;
       at: number;
+      /** Docker targets: killed by the kernel's OOM killer (`confirmed`: OOMKilled or an `oom` event; `suspected`: exit 137 without either). */
+      oom?: 'confirmed' | 'suspected';
     }
-  | { kind: 'start_failed'; error: string; restarts: number; at: number };
+  | { kind: 'start_failed'; error: string; restarts: number; at: number }
+  /** The driver lost (or regained) what it drives the target through, e.g. the Docker engine. */
+  | { kind: 'unreachable'; error: string; at: number }
+  | { kind: 'reachable'; at: number };
 
 export interface ExecOptions {
   /** The command is killed (its whole process group) after this long. */
@@ -45,6 +52,8 @@ export interface ExecResult {
   timedOut: boolean;
   /** Why the command could not be started at all (e.g. ENOENT). */
   error?: string;
+  /** stdout or stderr was cut at `maxOutputBytes` (docker: with a marker at the cut). */
+  truncated?: boolean;
 }
 
 export interface LogLine {
@@ -73,4 +82,9 @@ export interface TargetDriver {
   pids(): Promise<number[]>;
   /** Every start, exit and failed start, as it happens. Returns the unsubscribe function. */
   onState(listener: (change: TargetStateChange) => void): () => void;
+  /**
+   * Stops watching without stopping what Homeostat did not start (a container it did not create
+   * keeps running). `stopAll` calls it instead of `stop` when a driver has it.
+   */
+  detach?(): Promise<void>;
 }

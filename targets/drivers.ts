@@ -7,6 +7,7 @@ import type { TargetConfig } from './config.js';
 import type { TargetDriver } from './driver.js';
 import { TargetError } from './errors.js';
 import { ProcessDriver } from './process-driver.js';
+import { DockerDriver } from './docker-driver.js';
 
 export interface DriverContext {
   /** Credentials of the `target` role, handed to built-in targets. */
@@ -30,10 +31,11 @@ type DriverFactory<C extends TargetConfig> = (c: C, ctx: DriverContext) => Promi
  */
 export const DRIVERS: { [K in TargetConfig['driver']]: DriverFactory<Extract<TargetConfig, { driver: K }>> } = {
   process: createProcessDriver,
+  docker: async (c, ctx) => ({ driver: new DockerDriver(c, ctx.log), port: c.port }),
 };
 
 export function createDriver(c: TargetConfig, ctx: DriverContext): Promise<CreatedDriver> {
-  return DRIVERS[c.driver](c, ctx);
+  return (DRIVERS[c.driver] as DriverFactory<TargetConfig>)(c, ctx);
 }
 
 async function createProcessDriver(c: Extract<TargetConfig, { driver: 'process' }>, ctx: DriverContext): Promise<CreatedDriver> {

@@ -1,5 +1,8 @@
 /** Targets: the registry (`targets.yaml`), drivers, the demo worker and the chaos agent. */
-export { loadTargets, TargetsFileSchema, targetsJsonSchemaText, type TargetConfig, type ProcessTargetConfig } from './config.js';
+export { loadTargets, TargetsFileSchema, targetsJsonSchemaText, HOMEOSTAT_LABEL, type TargetConfig, type ProcessTargetConfig, type DockerTargetConfig } from './config.js';
+export { DockerDriver } from './docker-driver.js';
+export { DockerEngine, type ContainerEvent } from './docker-engine.js';
+export { TRUNCATION_MARKER } from './docker-stream.js';
 export type { TargetDriver, TargetStatus, TargetStateChange, ExecOptions, ExecResult, LogLine } from './driver.js';
 export { ProcessDriver, type ProcessSpec, type TargetPidFile } from './process-driver.js';
 export { DRIVERS, createDriver, type DriverContext, type CreatedDriver } from './drivers.js';

@@ -57,6 +57,7 @@ export class TargetRegistry {
         running: false,
       };
       driver.onState((s) => {
+        if (s.kind === 'unreachable' || s.kind === 'reachable') return;
         rt.running = s.kind === 'started';
         rt.pid = s.kind === 'started' ? s.pid : undefined;
       });
@@ -109,6 +110,6 @@ export class TargetRegistry {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.all().map((t) => t.driver.stop()));
+    await Promise.all(this.all().map((t) => (t.driver.detach ? t.driver.detach() : t.driver.stop())));
   }
 }

@@ -89,7 +89,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     return reply.code(status).send({ error: status === 500 && !(err instanceof WebError) ? 'internal error' : err.message });
   });
 
-  app.get('/healthz', async () => ({ ok: true, bus: !o.bus.nc.isClosed() }));
+  app.get('/healthz', async () => ({ ok: true, bus: !o.bus.isClosed }));
 
   app.post('/alerts/alertmanager', async (req, reply) => {
     const parsed = AlertmanagerPayload.safeParse(req.body);

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** Payloads of `events.docker.*` (the engine) and `events.container.*` (the container failure catalogue). */
+
+/** `events.docker.unreachable`: a docker target's engine went away (its events stream ended and it does not answer). */
+export const DockerUnreachableData = z.object({
+  target: z.string(),
+  /** Why, with the socket, e.g. `/var/run/docker.sock: connect ENOENT`. */
+  error: z.string(),
+});
+export type DockerUnreachableData = z.infer<typeof DockerUnreachableData>;
+
+/** `events.docker.reachable`: the engine answers again and the watch resumed (the container was re-read). */
+export const DockerReachableData = z.object({ target: z.string() });
+export type DockerReachableData = z.infer<typeof DockerReachableData>;
+
+/** What a container's death is put down to, from its exit and its last log lines. */
+export const ROOT_CAUSES = ['disk_full', 'config_error', 'data_corruption', 'oom_killed', 'unknown'] as const;
+export type RootCause = (typeof ROOT_CAUSES)[number];
+
+/** `events.container.crashed` and `events.container.oom_killed`: a container died unexpectedly. */
+export const ContainerCrashedData = z.object({
+  target: z.string(),
+  container: z.string(),
+  exitCode: z.number().int().nullable(),
+  /** `oom_killed` also gets its own event kind. */
+  rootCause: z.enum(ROOT_CAUSES),
+  /** OOM: `confirmed` (OOMKilled or an `oom` event) or `suspected` (exit 137 alone). */
+  oom: z.enum(['confirmed', 'suspected']).nullable(),
+  /** The log line the root cause was read from (bounded), when one matched. */
+  evidence: z.string().nullable(),
+  /** Disk use of the target's log directory at the death (when it declares one). */
+  diskUsedPct: z.number().nullable(),
+});
+export type ContainerCrashedData = z.infer<typeof ContainerCrashedData>;
+
+/** `events.container.zombie_outbreak`: more than `threshold` exited containers carry Homeostat's label. */
+export const ZombieOutbreakData = z.object({
+  target: z.string(),
+  exited: z.number().int().nonnegative(),
+  threshold: z.number().int().nonnegative(),
+  containers: z.array(z.string()).max(50),
+});
+export type ZombieOutbreakData = z.infer<typeof ZombieOutbreakData>;
+
+/** `events.container.log_saturation`: the filesystem of a target's declared log directory is fuller than the threshold. */
+export const LogSaturationData = z.object({
+  target: z.string(),
+  logDir: z.string(),
+  usedPct: z.number(),
+  thresholdPct: z.number(),
+  /** Bytes the log directory itself holds. */
+  logBytes: z.number().int().nonnegative(),
+});
+export type LogSaturationData = z.infer<typeof LogSaturationData>;
