@@ -27,7 +27,7 @@ describe('action records of a data-service fix', () => {
       await op.flush();
       await healthy;
       for (let end = Date.now() + 15_000; !stack.healthMonitor.state('cache').checks.every((c) => c.ok === true) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
-      const resolved = nextMessage(op, 'runs.*.resolved', (e) => e.data.target === 'cache', 30_000, RunPhaseData);
+      const resolved = nextMessage(op, 'runs.*.resolved', (e) => e.data.target === 'cache', 60_000, RunPhaseData);
       await op.flush();
       op.nc.publish('chaos.redis_fill', JSON.stringify({ target: 'cache' }));
       const runId = (await resolved).data.runId;
@@ -47,5 +47,6 @@ describe('action records of a data-service fix', () => {
       await stack.stop();
       rmSync(ctx.dir, { recursive: true, force: true });
     }
-  });
+    // a whole stack, a fill to OOM and two CLI processes: over a minute on a loaded 2-core machine
+  }, 150_000);
 });
