@@ -65,7 +65,9 @@ export class RunExecutor {
 
   /** Runs to the end; never throws. */
   async execute(): Promise<void> {
-    const detail = { priority: this.pb.playbook.priority, file: this.pb.file };
+    const ev = this.#ctx.event as Envelope<unknown>;
+    // the triggering event's subject and time: what a lifecycle notification says was received, and its family
+    const detail = { priority: this.pb.playbook.priority, file: this.pb.file, ...(ev.subject ? { event: ev.subject } : {}), eventTime: ev.time };
     if (this.resume) {
       this.#log.info({ finishedSteps: this.resume.steps.length, inflight: this.resume.inflight }, 'run resumed from the journal');
       // the dead engine may have journaled the run and died before its `started` left the process:

@@ -28,6 +28,7 @@ import {
   loadNotifyConfig,
   notifySend,
   NotifyRouter,
+  LifecycleNotifier,
   ProcessGuard,
   processKill,
   processKillRunaway,
@@ -150,8 +151,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
     // notification sinks (notify.yaml): each HTTP sink has its own queue; notify.send answers once queued
-    const notifier = new NotifyRouter(loadNotifyConfig(settings.notifyFile), log.child({ component: 'notify' }), settings.webhookUrl);
+    const notifyConfig = loadNotifyConfig(settings.notifyFile);
+    const notifier = new NotifyRouter(notifyConfig, log.child({ component: 'notify' }), settings.webhookUrl);
     cleanups.push(() => notifier.close());
+    // lifecycle notifications per incident (received … resolved/failed), each stage switchable in notify.yaml
+    new LifecycleNotifier(handlerBus, notifier, notifyConfig.lifecycle, log.child({ component: 'notify' })).start();
     server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), notifier));
     const guard = new ProcessGuard({ registry, homeostatPids: () => homeostatPids });
     server.register(

@@ -101,6 +101,9 @@ export function toAction(r: Row): ActionRecord {
     stderr: strOrNull(r.stderr),
     error: strOrNull(r.error),
     result: obj(r.result),
+    command: strOrNull(r.command),
+    healthBeforePct: numOrNull(r.health_before_pct),
+    healthAfterPct: numOrNull(r.health_after_pct),
   };
 }
 

@@ -99,6 +99,11 @@ export interface ActionRecord {
   stderr: string | null;
   error: string | null;
   result: Record<string, unknown> | null;
+  /** The command as an operator would read it (e.g. `redis-cli -h … FLUSHALL`), as the handler reported it. */
+  command: string | null;
+  /** The target's health % (0–100) before and after the call, when the handler measured it. */
+  healthBeforePct: number | null;
+  healthAfterPct: number | null;
 }
 
 export interface ApprovalRecord {
