@@ -63,6 +63,13 @@ export class LifecycleNotifier {
       const action = typeof d.detail?.action === 'string' ? d.detail.action : null;
       run.steps.push(`${d.step ?? '?'} ${d.status ?? '?'}`);
       if (!action || d.status === 'skipped' || (d.detail?.stage !== undefined && d.detail.stage !== 'main')) return;
+      if (action === 'playbook.run') return; // the approval of a playbook an LLM diagnosis chose: not an action
+      if (action === 'diagnose') {
+        const r = (d.detail?.result ?? {}) as { diagnosis?: { playbook?: string | null; confidence?: number }; provider?: string };
+        const what = r.diagnosis ? `LLM (${r.provider ?? '?'}) chose ${r.diagnosis.playbook ?? 'no playbook'} at confidence ${r.diagnosis.confidence ?? '?'}` : `LLM diagnosis ${d.status ?? '?'}${d.reason ? `: ${d.reason.slice(0, 200)}` : ''}`;
+        if (!run.sent.has('executing')) this.#send('diagnosing', run, d.runId, `diagnosing ${run.target}: ${what}`);
+        return;
+      }
       const probe = actionSpec(action)?.probe ?? false;
       if (probe && !run.sent.has('executing')) this.#send('diagnosing', run, d.runId, `diagnosing ${run.target}: ${action} ${d.status}`);
       else if (!probe) this.#send('executing', run, d.runId, `executing on ${run.target}: ${action} ${d.status}${d.durationMs !== undefined ? ` in ${ms(d.durationMs)}` : ''}`);
