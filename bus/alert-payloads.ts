@@ -43,6 +43,36 @@ export const IncidentPayload = z
 export type IncidentPayload = z.infer<typeof IncidentPayload>;
 
 /**
+ * Homeostat's own envelope as `POST /incidents` takes it (told apart from an IncidentPayload by its
+ * `data` object): `{ id, type, source, time, subject?, target?, data: { alertname, status?, severity?,
+ * labels?, annotations?, startsAt?, endsAt? } }`. It becomes `events.alert.<alertname>`; `subject`,
+ * when given, must be that subject. Idempotent on `id`.
+ */
+export const IncidentEnvelope = z
+  .object({
+    id: z.string().min(1).max(200),
+    type: z.string().min(1).max(200),
+    source: z.string().min(1).max(200),
+    time: z.iso.datetime({ offset: true }),
+    subject: z.string().max(300).optional(),
+    target: z.string().min(1).max(200).optional(),
+    data: z
+      .object({
+        alertname: z.string().min(1).max(200),
+        status: z.enum(['firing', 'resolved']).default('firing'),
+        severity: z.string().min(1).max(50).optional(),
+        labels: z.record(z.string(), z.string()).default({}),
+        annotations: z.record(z.string(), z.string()).default({}),
+        startsAt: z.string().min(1).optional(),
+        endsAt: z.string().min(1).optional(),
+      })
+      .strict(),
+    trace: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+export type IncidentEnvelope = z.infer<typeof IncidentEnvelope>;
+
+/**
  * `events.alert.<alertname>`: one alert taken in over HTTP (Alertmanager or `POST /incidents`).
  * Playbooks match on it with CEL over `event.data.labels`, e.g. `event.data.labels.severity == "critical"`.
  */
@@ -54,11 +84,11 @@ export const AlertEventData = z.object({
   annotations: z.record(z.string(), z.string()),
   startsAt: z.string(),
   endsAt: z.string(),
-  /** Alertmanager's fingerprint, or the incident id for `POST /incidents`. */
+  /** Alertmanager's fingerprint, or the incident (or envelope) id for `POST /incidents`. */
   fingerprint: z.string(),
   generatorURL: z.string(),
-  /** Where it came from: `alertmanager` or `incident`. */
-  origin: z.enum(['alertmanager', 'incident']),
+  /** Where it came from: `alertmanager`, `incident` (an IncidentPayload) or `envelope` (Homeostat's envelope form). */
+  origin: z.enum(['alertmanager', 'incident', 'envelope']),
   /** Alertmanager's receiver and group key, when from Alertmanager. */
   receiver: z.string().optional(),
   groupKey: z.string().optional(),

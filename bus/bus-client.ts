@@ -1,4 +1,5 @@
-import { connect, headers, NoRespondersError as NatsNoResponders, PermissionViolationError, RequestError, TimeoutError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { connect, headers, NoRespondersError as NatsNoResponders, PermissionViolationError, RequestError, TimeoutError, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { context, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -9,6 +10,7 @@ import { NoRespondersError, RequestTimeoutError } from './errors.js';
 import type { AclViolationData } from './payloads.js';
 import type { Credentials } from './nats-server.js';
 import { subjects } from './subjects.js';
+import { injectTrace, messagingAttributes, SpanKind, startSpan, withMessageContext, withSpan } from './trace-context.js';
 
 export interface SubscribeOptions {
   queue?: string;
@@ -29,6 +31,24 @@ function msgIdHeader(id: string) {
   const h = headers();
   h.set('Nats-Msg-Id', id);
   return h;
+}
+
+/** Headers of one publish: the durable message id and the active trace context, when there is either. */
+function publishOptions(subject: string, id: string): { headers: MsgHdrs } | undefined {
+  const h = injectTrace(DURABLE_SUBJECT.test(subject) ? msgIdHeader(id) : undefined);
+  return h ? { headers: h } : undefined;
+}
+
+/** Request options: the timeout, and the active trace context when there is one. */
+function requestOptions(timeout: number): { timeout: number; headers?: MsgHdrs } {
+  const h = injectTrace();
+  return h ? { timeout, headers: h } : { timeout };
+}
+
+/** Answers `msg` with the active trace context in the answer's headers. */
+function respondTraced(msg: Msg, body: string): boolean {
+  const h = injectTrace();
+  return h ? msg.respond(body, { headers: h }) : msg.respond(body);
 }
 
 /**
@@ -88,9 +108,18 @@ export class BusClient {
   /** Publishes `data` in an envelope of `type` on `subject`. */
   publish<T>(subject: string, type: string, data: T, extra: { target?: string; trace?: Record<string, string> } = {}): Envelope<T> {
     const env = makeEnvelope(type, this.component, data, { subject, ...extra });
-    if (this.#outbox && subject.startsWith('events.')) this.#outbox.push(subject, JSON.stringify(env), env.id);
-    else this.nc.publish(subject, JSON.stringify(env), DURABLE_SUBJECT.test(subject) ? { headers: msgIdHeader(env.id) } : undefined);
+    // an event published outside any span is a detection: it starts the incident's trace
+    if (subject.startsWith('events.') && !trace.getSpan(context.active())) {
+      const span = startSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, attributes: { ...messagingAttributes(subject, 'send', { messageId: env.id }), 'homeostat.component': this.component, ...(env.target ? { 'homeostat.target': env.target } : {}) } });
+      withSpan(span, () => this.#send(subject, env));
+      span.end();
+    } else this.#send(subject, env);
     return env;
+  }
+
+  #send(subject: string, env: Envelope<unknown>): void {
+    if (this.#outbox && subject.startsWith('events.')) this.#outbox.push(subject, JSON.stringify(env), env.id, injectTrace());
+    else this.nc.publish(subject, JSON.stringify(env), publishOptions(subject, env.id));
   }
 
   /**
@@ -162,7 +191,7 @@ export class BusClient {
         const env = this.decode(msg, schema, opts.acceptBare ?? false);
         if (!env) return;
         try {
-          const r = handler(env, msg);
+          const r = withMessageContext(msg.headers, () => handler(env, msg));
           if (r instanceof Promise) r.catch((e: unknown) => this.log.error({ err: e, subject: msg.subject }, 'handler failed'));
         } catch (e) {
           this.log.error({ err: e, subject: msg.subject }, 'handler failed');
@@ -250,7 +279,7 @@ export class BusClient {
     const env = makeEnvelope(type, this.component, data, { subject, ...extra });
     let msg: Msg;
     try {
-      msg = await this.nc.request(subject, JSON.stringify(env), { timeout: timeoutMs });
+      msg = await this.nc.request(subject, JSON.stringify(env), requestOptions(timeoutMs));
     } catch (e) {
       throw requestFailure(e, subject, timeoutMs);
     }
@@ -267,7 +296,8 @@ export class BusClient {
     const env = makeEnvelope(type, this.component, data, { subject });
     const out: Envelope<z.infer<S>>[] = [];
     try {
-      const replies = await this.nc.requestMany(subject, JSON.stringify(env), { strategy: 'stall', stall: opts.stallMs, maxWait: opts.maxWaitMs });
+      const h = injectTrace();
+      const replies = await this.nc.requestMany(subject, JSON.stringify(env), { strategy: 'stall', stall: opts.stallMs, maxWait: opts.maxWaitMs, ...(h ? { headers: h } : {}) });
       for await (const msg of replies) {
         const r = this.decode(msg, replySchema, false);
         if (r) out.push(r);
@@ -286,7 +316,7 @@ export class BusClient {
   async requestText(subject: string, type: string, data: unknown, timeoutMs: number, extra: { target?: string } = {}): Promise<string> {
     const env = makeEnvelope(type, this.component, data, { subject, ...extra });
     try {
-      return (await this.nc.request(subject, JSON.stringify(env), { timeout: timeoutMs })).string();
+      return (await this.nc.request(subject, JSON.stringify(env), requestOptions(timeoutMs))).string();
     } catch (e) {
       throw requestFailure(e, subject, timeoutMs);
     }
@@ -323,13 +353,13 @@ export class BusClient {
   /** Answers a request (`msg.reply`) with a JSON body that is not an envelope; false when the message wants no answer. */
   respondJson(msg: Msg, body: unknown): boolean {
     if (!msg.reply) return false;
-    return msg.respond(JSON.stringify(body));
+    return respondTraced(msg, JSON.stringify(body));
   }
 
   /** Answers a request (`msg.reply`) with an envelope of `type`; false when the message wants no answer. */
   respond<T>(msg: Msg, type: string, data: T): boolean {
     if (!msg.reply) return false;
-    return msg.respond(JSON.stringify(makeEnvelope(type, this.component, data, { subject: msg.reply })));
+    return respondTraced(msg, JSON.stringify(makeEnvelope(type, this.component, data, { subject: msg.reply })));
   }
 
   async flush(): Promise<void> {

@@ -53,3 +53,15 @@ export const LogSaturationData = z.object({
   logBytes: z.number().int().nonnegative(),
 });
 export type LogSaturationData = z.infer<typeof LogSaturationData>;
+
+/** `chaos.container_oom`: switch on the demo app's memory leak (it creates `/tmp/leak` inside the container) so it exceeds its memory limit. */
+export const ChaosContainerOomData = z.object({ target: z.string().min(1) }).strict();
+export type ChaosContainerOomData = z.infer<typeof ChaosContainerOomData>;
+
+/** `chaos.container_zombies`: start `count` short-lived containers carrying Homeostat's label from the target's image; they exit at once. */
+export const ChaosContainerZombiesData = z.object({ target: z.string().min(1), count: z.number().int().min(1).max(50).default(15) }).strict();
+export type ChaosContainerZombiesData = z.infer<typeof ChaosContainerZombiesData>;
+
+/** `chaos.container_config_corrupt`: append a broken line to the target's config file inside the container, then kill it with SIGTERM's exit (it dies on start-up reading it). */
+export const ChaosContainerConfigData = z.object({ target: z.string().min(1), file: z.string().regex(/^\/[A-Za-z0-9_./-]+$/).default('/data/db.conf') }).strict();
+export type ChaosContainerConfigData = z.infer<typeof ChaosContainerConfigData>;

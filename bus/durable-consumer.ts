@@ -8,6 +8,7 @@ import { describeZodError, EnvelopeSchema, type Envelope } from './envelope.js';
 import { DurableBusError } from './errors.js';
 import type { DeadletterData } from './payloads.js';
 import { subjects } from './subjects.js';
+import { withMessageContext } from './trace-context.js';
 
 export interface DeliveryInfo {
   subject: string;
@@ -121,7 +122,7 @@ export class DurableConsumer<S extends z.ZodType> {
       return this.#giveUp(m, raw, `not JSON: ${(e as Error).message}`);
     }
     try {
-      await o.handler(env, info);
+      await withMessageContext(m.headers, () => o.handler(env, info));
       m.ack();
       this.stats.acked++;
     } catch (e) {

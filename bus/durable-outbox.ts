@@ -1,5 +1,5 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 
 export interface DurableOutboxOptions {
@@ -22,6 +22,7 @@ interface Pending {
   payload: string;
   id: string;
   at: number;
+  headers?: MsgHdrs;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -52,8 +53,9 @@ export class DurableOutbox {
     return this.#queue.length;
   }
 
-  push(subject: string, payload: string, id: string): void {
-    this.#queue.push({ subject, payload, id, at: Date.now() });
+  /** Queues one message; `headers` (the trace context) are stored with it in the stream. */
+  push(subject: string, payload: string, id: string, headers?: MsgHdrs): void {
+    this.#queue.push({ subject, payload, id, at: Date.now(), ...(headers ? { headers } : {}) });
     if (!this.#draining) void this.#drain();
   }
 
@@ -69,7 +71,7 @@ export class DurableOutbox {
     while (this.#queue.length && !this.#closed) {
       const batch = this.#queue.slice(0, window);
       const results = await Promise.allSettled(
-        batch.map((m) => this.#js.publish(m.subject, m.payload, { msgID: m.id, timeout: this.opts.ackTimeoutMs ?? 2000 })),
+        batch.map((m) => this.#js.publish(m.subject, m.payload, { msgID: m.id, timeout: this.opts.ackTimeoutMs ?? 2000, ...(m.headers ? { headers: m.headers } : {}) })),
       );
       const keep: Pending[] = [];
       let lastError: unknown = null;

@@ -2,6 +2,7 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type StreamC
 import type { BusClient } from './bus-client.js';
 import { makeEnvelope, type Envelope } from './envelope.js';
 import { DurableBusError } from './errors.js';
+import { injectTrace } from './trace-context.js';
 
 /** A JetStream stream of the durable bus. */
 export interface DurableStreamSpec {
@@ -68,7 +69,8 @@ export async function publishDurable<T>(
   const envelope = makeEnvelope(type, bus.component, data, { subject, target: opts.target });
   if (opts.id) envelope.id = opts.id;
   try {
-    const ack = await jetstream(bus.nc).publish(subject, JSON.stringify(envelope), { msgID: envelope.id, timeout: opts.timeoutMs ?? 5000 });
+    const headers = injectTrace();
+    const ack = await jetstream(bus.nc).publish(subject, JSON.stringify(envelope), { msgID: envelope.id, timeout: opts.timeoutMs ?? 5000, ...(headers ? { headers } : {}) });
     return { envelope, seq: ack.seq, duplicate: ack.duplicate };
   } catch (e) {
     throw new DurableBusError('BUS_DURABLE_PUBLISH', `no stream acknowledged ${subject}: ${(e as Error).message}`, e, true);

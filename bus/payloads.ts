@@ -50,6 +50,11 @@ export const ActionResultData = z.object({
   exitCode: z.number().int().nullable().optional(),
   stdout: z.string().max(16_384).optional(),
   stderr: z.string().max(16_384).optional(),
+  /** The command as an operator would read it (e.g. `redis-cli -h 127.0.0.1 -p 6379 FLUSHALL`); never a secret. */
+  command: z.string().max(2000).optional(),
+  /** The target's health % (0–100) just before and just after the action, when the handler measured it. */
+  healthBefore: z.number().min(0).max(100).nullable().optional(),
+  healthAfter: z.number().min(0).max(100).nullable().optional(),
   /** True when the handler answered from its idempotency record instead of acting again. */
   replayed: z.boolean().optional(),
 });

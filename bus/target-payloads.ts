@@ -18,6 +18,10 @@ export const TargetExitedData = z.object({
   restarts: z.number().int().nonnegative(),
   /** Why the program could not be started (spawn error), when it could not. */
   error: z.string().optional(),
+  /** Docker targets: the root cause read from the container's last logs (disk_full, config_error, data_corruption, oom_killed, unknown). */
+  rootCause: z.enum(['disk_full', 'config_error', 'data_corruption', 'oom_killed', 'unknown']).optional(),
+  /** Docker targets: `confirmed` (OOMKilled or an `oom` event) or `suspected` (exit 137 alone). */
+  oom: z.enum(['confirmed', 'suspected']).optional(),
 });
 export type TargetExitedData = z.infer<typeof TargetExitedData>;
 

@@ -3,6 +3,7 @@ import { BusClient, startHeartbeat, type Credentials } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { ActionServer, ACTION_REGISTRY, IdempotencyLedger, notifySend, servedActions } from '../handlers/index.js';
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal } from '../playbooks/index.js';
+import { openDiagnoser } from '../diagnosis/index.js';
 import { CliError } from './errors.js';
 
 function ownCredentials(settings: Readonly<Settings>, what: string): Credentials {
@@ -43,7 +44,8 @@ export async function engineCommand(o: { playbooks?: string; ackWaitMs?: number 
     throw e;
   }
   const journal = await RunJournal.open(bus, log);
-  const engine = new PlaybookEngine({ bus, playbooks, log: log.child({ component: 'engine' }), journal });
+  const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
+  const engine = new PlaybookEngine({ bus, playbooks, log: log.child({ component: 'engine' }), journal, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
   await engine.startDurable({ ackWaitMs: o.ackWaitMs });
   await bus.flush();
   const stopBeat = startHeartbeat(bus, 'engine', 1000);

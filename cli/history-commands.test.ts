@@ -91,6 +91,8 @@ describe('history commands while homeostat up holds the embedded store', () => {
       const one = await cli('runs', runId.slice(0, 8));
       expect(one).toMatch(/1\s+restart\s+process.restart\s+ok/);
       expect(one).toMatch(/2\s+verify\s+target.health\s+ok/);
+      // the action record: the command as an operator reads it, exit code, duration
+      expect(one).toMatch(/--- action \w+ process.restart \(step 1\) ok {2}exit 0 {2}[\d.]+ m?s ---\n\$ kill -TERM \d+ && start the demo-worker builtin\n/);
       expect(await cli('incidents')).toMatch(/worker-1\s+heartbeat\s+resolved/);
     } finally {
       await stack.stop();

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { IncidentRecord, RunbookEntry, RunDetail, RunSummary, StepRecord } from '../store/index.js';
+import { healthPctOf, type ActionRecord, type IncidentRecord, type RunbookEntry, type RunDetail, type RunSummary, type StepRecord } from '../store/index.js';
 
 /** Renders the history (incidents, runs, the runbook) as terminal tables. */
 
@@ -30,6 +30,28 @@ export function duration(ms: number | null | undefined): string {
 
 const clip = (s: string | null | undefined, n = 60) => (!s ? '' : s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const health = (h: Record<string, unknown> | null) => (h ? (h.healthy === true ? 'healthy' : h.healthy === false ? 'unhealthy' : '?') : '-');
+const pctText = (p: number | null | undefined) => (p === null || p === undefined ? null : `${p} %`);
+/** A step's health before → after: the % its action measured, else the % or healthy/unhealthy of the probes around it. */
+function stepHealth(s: StepRecord, actions: ActionRecord[]): string {
+  const mine = actions.filter((a) => a.stepSeq === s.seq);
+  const before = pctText(mine[0]?.healthBeforePct) ?? pctText(healthPctOf(s.healthBefore)) ?? health(s.healthBefore);
+  const after = pctText(mine.at(-1)?.healthAfterPct) ?? pctText(healthPctOf(s.healthAfter)) ?? health(s.healthAfter);
+  return `${before} → ${after}`;
+}
+
+/** Each action call as an operator reads it: the command, then exit code, duration, health % and its output. */
+function formatActionRecords(actions: ActionRecord[]): string {
+  const out: string[] = [];
+  for (const a of actions) {
+    const health = a.healthBeforePct !== null || a.healthAfterPct !== null ? `  health ${pctText(a.healthBeforePct) ?? '?'} → ${pctText(a.healthAfterPct) ?? '?'}` : '';
+    out.push(`--- action ${shortId(a.id)} ${a.action} (step ${a.stepSeq ?? '-'}) ${a.status}  exit ${a.exitCode ?? '-'}  ${duration(a.durationMs)}${health} ---`);
+    out.push(`$ ${a.command ?? `${a.action} ${JSON.stringify(a.params)}`}`);
+    if (a.stdout) out.push(a.stdout.replace(/\n$/, ''));
+    if (a.stderr) out.push(`stderr: ${a.stderr.replace(/\n$/, '')}`);
+    if (a.error) out.push(`error: ${a.error}`);
+  }
+  return out.length ? `\n${out.join('\n')}\n` : '';
+}
 
 export function formatIncidents(incidents: IncidentRecord[], color: boolean): string {
   if (!incidents.length) return 'no incidents recorded\n';
@@ -78,14 +100,17 @@ export function formatRunDetail(d: RunDetail, color: boolean): string {
   text += d.steps.length
     ? table(
         ['#', 'STEP', 'ACTION', 'STATUS', 'ATTEMPTS', 'EXIT', 'DURATION', 'HEALTH BEFORE → AFTER', 'ERROR'],
-        d.steps.map((s) => [s.seq, s.step, s.action ?? '-', s.status, s.attempt, s.exitCode ?? '-', duration(s.durationMs), `${health(s.healthBefore)} → ${health(s.healthAfter)}`, clip(s.error)]),
+        d.steps.map((s) => [s.seq, s.step, s.action ?? '-', s.status, s.attempt, s.exitCode ?? '-', duration(s.durationMs), stepHealth(s, d.actions), clip(s.error)]),
         color,
       )
     : 'no steps recorded\n';
   if (d.actions.length) {
     text += '\n' + table(
-      ['ACTION ID', 'ACTION', 'STEP', 'STATUS', 'DURATION', 'REQUESTED', 'ERROR'],
-      d.actions.map((a) => [shortId(a.id), a.action, a.stepSeq ?? '-', a.status, duration(a.durationMs), time(a.requestedAt), clip(a.error)]),
+      ['ACTION ID', 'ACTION', 'STEP', 'STATUS', 'EXIT', 'DURATION', 'HEALTH % BEFORE → AFTER', 'REQUESTED', 'ERROR'],
+      d.actions.map((a) => [
+        shortId(a.id), a.action, a.stepSeq ?? '-', a.status, a.exitCode ?? '-', duration(a.durationMs),
+        `${pctText(a.healthBeforePct) ?? '-'} → ${pctText(a.healthAfterPct) ?? '-'}`, time(a.requestedAt), clip(a.error),
+      ]),
       color,
     );
   }
@@ -96,7 +121,8 @@ export function formatRunDetail(d: RunDetail, color: boolean): string {
       color,
     );
   }
-  return text + formatOutputs(d.steps);
+  // a step's output is its last action's: shown once, with the action's command, when actions were recorded
+  return text + (d.actions.length ? formatActionRecords(d.actions) : formatOutputs(d.steps));
 }
 
 export function formatRunbook(entries: RunbookEntry[], color: boolean): string {

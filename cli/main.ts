@@ -19,6 +19,7 @@ import { incidentsCommand, runbookCommand, runsCommand } from './history-command
 import { StoreError } from '../store/index.js';
 import { engineCommand, handlerCommand } from './component-commands.js';
 import { alertsCommand } from './alerts-command.js';
+import { diagnoseCommand } from './diagnose-command.js';
 
 
 const settings = loadSettings();
@@ -174,6 +175,16 @@ registerTargetCommands(program, settings);
 registerApprovalCommands(program, settings);
 
 const historyLog = () => createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel });
+program
+  .command('diagnose [incidentId]')
+  .description('ask the LLM providers (HOMEOSTAT_LLM_*) for the root cause of a recorded incident and the playbook to run; advice only, stored with the incident')
+  .option('--json', 'print JSON')
+  .option('--playbooks <names>', 'the allow-list, comma-separated (default: every playbook without a diagnose step)')
+  .option('--evaluate <set>', 'run a labelled incident set (e.g. diagnosis/evaluation/incidents.yaml): agreement of the model and of the rules, latency p50/p95, cost')
+  .action(async (incidentId: string | undefined, o: { json?: boolean; playbooks?: string; evaluate?: string }) => {
+    process.exitCode = await diagnoseCommand(incidentId, o, settings, createLogger({ ...settings, logLevel: settings.logLevel === 'info' ? 'warn' : settings.logLevel }));
+  });
+
 program
   .command('incidents')
   .description('recorded incidents, newest first (related events of one target and family, and what was done)')

@@ -2,4 +2,4 @@
 export { loadYamlFile, parseYamlWith, type ParsedYaml } from './yaml-file.js';
 export { Duration } from './duration.js';
 export { ConfigFileError, HomeostatError, SettingsError, formatProblem, type FileProblem } from './errors.js';
-export { loadSettings, type Settings } from './settings.js';
+export { loadSettings, type Settings, type LlmEnv } from './settings.js';

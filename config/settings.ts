@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { Duration } from './duration.js';
 import { SettingsError } from './errors.js';
 
 /** The project root (where package.json lives), from source or from dist/. */
@@ -48,6 +49,12 @@ const Env = z.object({
       ctx.addIssue({ code: 'custom', message: 'must be a JSON object of actor → password' });
       return z.NEVER;
     }),
+  HOMEOSTAT_LLM_PROVIDERS: z.string().optional(),
+  HOMEOSTAT_LLM_BASE_URL: z.string().url().optional(),
+  HOMEOSTAT_LLM_MODEL: z.string().optional(),
+  HOMEOSTAT_LLM_API_KEY: z.string().optional(),
+  HOMEOSTAT_LLM_API_KEY_FILE: z.string().optional(),
+  HOMEOSTAT_LLM_TIMEOUT: Duration.optional(),
   DATABASE_URL: z
     .string()
     .regex(/^(postgres(ql)?:\/\/.*)?$/, 'must be a postgres:// or postgresql:// URL')
@@ -90,6 +97,35 @@ export interface Settings {
   databaseUrl?: string;
   /** Where the embedded store keeps its data: `$HOMEOSTAT_HOME/store`. */
   storeDir: string;
+  /** The LLM providers (diagnosis/): a providers file, or one provider from HOMEOSTAT_LLM_*; keys never serialised. */
+  llm: LlmEnv;
+}
+
+/** What the diagnosis reads of the environment. `toJSON` leaves the keys out, so logging settings never prints one. */
+export interface LlmEnv {
+  providersFile?: string;
+  baseUrl?: string;
+  model?: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  timeoutMs?: number;
+  /** `*_API_KEY` and `HOMEOSTAT_LLM_*` variables: where a providers file's `api_key_env` is looked up. */
+  keyEnv: Readonly<Record<string, string>>;
+}
+
+function llmEnv(e: z.infer<typeof Env>, env: NodeJS.ProcessEnv): LlmEnv {
+  const keyEnv = Object.freeze(Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => typeof kv[1] === 'string' && kv[1] !== '' && (/_API_KEY$/.test(kv[0]) || kv[0].startsWith('HOMEOSTAT_LLM_')))));
+  const out: LlmEnv = {
+    providersFile: e.HOMEOSTAT_LLM_PROVIDERS ? resolve(e.HOMEOSTAT_LLM_PROVIDERS) : undefined,
+    baseUrl: e.HOMEOSTAT_LLM_BASE_URL,
+    model: e.HOMEOSTAT_LLM_MODEL,
+    apiKey: e.HOMEOSTAT_LLM_API_KEY,
+    apiKeyFile: e.HOMEOSTAT_LLM_API_KEY_FILE,
+    timeoutMs: e.HOMEOSTAT_LLM_TIMEOUT,
+    keyEnv,
+  };
+  Object.defineProperty(out, 'toJSON', { enumerable: false, value: () => ({ providersFile: out.providersFile, baseUrl: out.baseUrl, model: out.model, apiKey: out.apiKey ? '[set]' : undefined }) });
+  return Object.freeze(out);
 }
 
 /** Reads the environment once into a frozen settings object. No other module reads process.env. */
@@ -125,5 +161,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     chaosActors: Object.freeze(e.HOMEOSTAT_CHAOS_ACTORS),
     databaseUrl: e.DATABASE_URL || undefined,
     storeDir: join(resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')), 'store'),
+    llm: llmEnv(e, env),
   });
 }

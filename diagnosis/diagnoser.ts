@@ -4,7 +4,7 @@ import { checkAnswer } from './answer.js';
 import { IncidentBudget } from './incident-budget.js';
 import { buildMessages } from './prompt.js';
 import { ProviderClient } from './provider-client.js';
-import type { DiagnosisConfig, ProviderConfig } from './provider-config.js';
+import { describeProvider, loadDiagnosisConfig, type DiagnosisConfig, type LlmSettings, type ProviderConfig } from './provider-config.js';
 import { redactText } from './redaction.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -96,4 +96,15 @@ export class LlmDiagnoser implements Diagnoser {
 function scrub(text: string, p: ProviderConfig): string {
   const t = p.apiKey ? text.split(p.apiKey).join('[REDACTED:key]') : text;
   return redactText(t);
+}
+
+/**
+ * The diagnoser the settings describe, or null with the reason `diagnose` steps are skipped. An
+ * invalid providers file or a missing key fails here, at start-up, naming the variable or field.
+ */
+export function openDiagnoser(llm: LlmSettings, log: Logger): { diagnoser: LlmDiagnoser | null; unavailable?: string } {
+  const config = loadDiagnosisConfig(llm);
+  if (!config) return { diagnoser: null, unavailable: 'no LLM provider configured (set HOMEOSTAT_LLM_PROVIDERS, or HOMEOSTAT_LLM_BASE_URL and HOMEOSTAT_LLM_MODEL)' };
+  log.info({ providers: config.providers.map(describeProvider), budget: config.budget }, 'LLM diagnosis enabled');
+  return { diagnoser: new LlmDiagnoser(config, log) };
 }

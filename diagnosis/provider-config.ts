@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { Duration, loadYamlFile } from '../config/index.js';
+import { Duration, loadYamlFile, type LlmEnv } from '../config/index.js';
 import { ProviderConfigError } from './errors.js';
 
 const ProviderEntry = z
@@ -58,19 +58,8 @@ export interface DiagnosisConfig {
   maxAnswerTokens: number;
 }
 
-/** What the LLM settings hold (from config/settings.ts): the providers file and the variables a key may come from. */
-export interface LlmSettings {
-  /** HOMEOSTAT_LLM_PROVIDERS: a providers YAML file. */
-  providersFile?: string;
-  /** HOMEOSTAT_LLM_BASE_URL / _MODEL / _API_KEY / _API_KEY_FILE / _TIMEOUT: one provider without a file. */
-  baseUrl?: string;
-  model?: string;
-  apiKey?: string;
-  apiKeyFile?: string;
-  timeoutMs?: number;
-  /** Environment variables a providers file may name in `api_key_env` (only `*_API_KEY` and `HOMEOSTAT_LLM_*`). */
-  keyEnv: Readonly<Record<string, string>>;
-}
+/** What the LLM settings hold (config/settings.ts reads the environment once). */
+export type LlmSettings = LlmEnv;
 
 /** A provider as it may be printed: never its key. */
 export function describeProvider(p: ProviderConfig): string {

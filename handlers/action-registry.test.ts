@@ -23,14 +23,16 @@ describe('the action registry', () => {
       expect(a.name).toMatch(/^[a-z]+\.[a-z_]+$/);
       expect(['low', 'medium', 'high']).toContain(a.risk);
     }
-    expect(ACTION_REGISTRY.filter((a) => a.probe).map((a) => a.name).sort()).toEqual(['acl.assess', 'acl.quiet', 'bus.ping', 'postgres.connections', 'process.top', 'redis.memory', 'resource.cpu', 'target.health']);
+    expect(ACTION_REGISTRY.filter((a) => a.probe).map((a) => a.name).sort()).toEqual(['acl.assess', 'acl.quiet', 'bus.ping', 'container.state', 'postgres.connections', 'process.top', 'redis.memory', 'resource.cpu', 'target.health']);
   });
 
-  it("gives the library's steps default risks that need no approval (S01–S03 run as before)", () => {
+  it("gives the library's steps default risks that need no approval (S01–S03 run as before); a high-risk step says approval: required", () => {
     const lib = loadPlaybookDir(settings.playbooksDir, { actions: ACTION_REGISTRY });
-    const steps = lib.flatMap((p) => p.playbook.steps.filter((s) => s.action).map((s) => `${p.playbook.name}/${s.id}:${s.action}:${s.risk}:${s.approval ?? '-'}`));
+    const steps = lib.flatMap((p) => p.playbook.steps.filter((s) => s.action).map((s) => `${p.playbook.name}/${s.id}:${s.action}:${s.risk}:${s.approval ?? '-'}:${s.when ? 'when' : 'always'}`));
     expect(steps.length).toBeGreaterThan(0);
-    expect(steps.filter((s) => s.includes(':high:'))).toEqual([]);
+    const s01s03 = ['heartbeat-restart', 'message-bus-acl-violation', 'resource-pressure-cpu'];
+    expect(steps.filter((s) => s01s03.includes(s.split('/')[0]!) && (s.includes(':high:') || s.includes(':required:')))).toEqual([]);
+    expect(steps.filter((s) => s.includes(':high:') && !s.includes(':required:'))).toEqual([]);
   });
 });
 

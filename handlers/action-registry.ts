@@ -1,6 +1,7 @@
 import { aclAssessSpec, aclQuietSpec } from './acl-actions.js';
 import type { ActionSpec } from './action.js';
 import { busBlacklistSpec, busPingSpec, busUnblacklistSpec } from './bus-actions.js';
+import { containerCpuLimitSpec, containerExecSpec, containerRestartSpec, containersPruneSpec, containerStateSpec, logsCleanSpec } from './container-actions.js';
 import { HandlerError } from './errors.js';
 import { notifySendSpec } from './notify-actions.js';
 import { processRestartSpec, targetHealthSpec } from './process-actions.js';
@@ -44,6 +45,12 @@ export const ACTION_REGISTRY: readonly ActionSpec[] = registry([
   redisMemorySpec,
   postgresTerminateIdleSpec,
   postgresConnectionsSpec,
+  containerRestartSpec,
+  containerExecSpec,
+  logsCleanSpec,
+  containersPruneSpec,
+  containerCpuLimitSpec,
+  containerStateSpec,
 ]);
 
 /** The names of {@link ACTION_REGISTRY}: a playbook naming another action is refused. */

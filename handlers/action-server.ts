@@ -9,6 +9,11 @@ import { HandlerError, InvalidParamsError, UnknownActionError } from './errors.j
 const MAX_OUTPUT = 16_384;
 const bound = (s: string | undefined) => (s === undefined ? undefined : s.length > MAX_OUTPUT ? s.slice(-MAX_OUTPUT) : s);
 
+/** An action's command when its handler gives none: `<action> <params as JSON>`, e.g. `process.restart {"target":"web"}`. */
+const commandOf = (action: string, params: unknown) => `${action} ${JSON.stringify(params ?? {})}`;
+/** A health % kept within 0–100 (null stays null). */
+const pct = (v: number | null) => (v === null || !Number.isFinite(v) ? null : Math.min(100, Math.max(0, v)));
+
 /** The answer on `actions.served`: which actions one action server serves. */
 export const ServedActionsData = z.object({ component: z.string(), actions: z.array(z.string()) });
 export type ServedActionsData = z.infer<typeof ServedActionsData>;
@@ -125,11 +130,17 @@ export class ActionServer {
       const params = handler.params.safeParse({ ...req.params, ...(req.target ? { target: req.target } : {}) });
       if (!params.success) throw new InvalidParamsError(req.action, describeZodError(params.error));
       const out = await handler.run(params.data, { actionId: req.actionId, runId: req.runId, log, timeoutMs: req.timeoutMs });
-      return answer({ status: 'ok', result: out.result ?? {}, exitCode: out.exitCode, stdout: bound(out.stdout), stderr: bound(out.stderr) });
+      return answer({
+        status: 'ok', result: out.result ?? {}, exitCode: out.exitCode, stdout: bound(out.stdout), stderr: bound(out.stderr),
+        command: (out.command ?? commandOf(req.action, params.data)).slice(0, 2000),
+        ...(out.healthBefore !== undefined ? { healthBefore: pct(out.healthBefore) } : {}),
+        ...(out.healthAfter !== undefined ? { healthAfter: pct(out.healthAfter) } : {}),
+      });
     } catch (e) {
       const err = e as Error & { code?: string; refused?: boolean };
       return answer({
         status: err.refused ? 'refused' : 'failed',
+        command: commandOf(req.action, req.params).slice(0, 2000),
         result: {},
         error: { code: err.code ?? 'HANDLER_FAILED', message: err.message },
       });

@@ -15,6 +15,11 @@ export interface ActionOutcome {
   exitCode?: number | null;
   stdout?: string;
   stderr?: string;
+  /** The command as an operator would read it; default `<action> <params as JSON>`. Never a secret. */
+  command?: string;
+  /** The target's health % (0–100) just before and just after, when the handler measured it. */
+  healthBefore?: number | null;
+  healthAfter?: number | null;
 }
 
 /** How dangerous an action is when a step does not say: `high` makes approval required. */

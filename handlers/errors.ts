@@ -98,3 +98,26 @@ export class DataServiceRefusedError extends HandlerError {
     super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused ${action} (${detail}): rule "${rule}": ${DATA_SERVICE_RULES[rule]}`, { refused: true });
   }
 }
+
+/** The safety rules of the container actions (container.*, logs.clean, containers.prune); a refusal names one. */
+export const CONTAINER_RULES = {
+  'not-a-container': 'the target must be a registered target with driver: docker',
+  'protected-target': 'a protected target is never killed, restarted or throttled by remediation',
+  'no-log-dir': 'logs.clean needs the target to declare its log directory (logDir)',
+  'dot-dot': 'a path with a ".." segment is refused',
+  'symlink': 'a symbolic link (in the path or as the file) is refused: it could point outside the log directory',
+  'outside-log-dir': "only files inside the target's declared log directory may be truncated",
+} as const;
+export type ContainerRule = keyof typeof CONTAINER_RULES;
+
+/** A container action that a safety rule forbids. Nothing was done. */
+export class ContainerRefusedError extends HandlerError {
+  override name = 'ContainerRefusedError';
+  constructor(
+    readonly rule: ContainerRule,
+    action: string,
+    detail: string,
+  ) {
+    super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused ${action} (${detail}): rule "${rule}": ${CONTAINER_RULES[rule]}`, { refused: true });
+  }
+}

@@ -6,7 +6,8 @@ export { renderActionTable, replaceActionTable, ACTION_TABLE_START, ACTION_TABLE
 export { servedActions, type ServedActionsOptions } from './served-actions.js';
 export { processRestart, targetHealth } from './process-actions.js';
 export { notifySend } from './notify-actions.js';
-export { loadNotifyConfig, NotifyConfig, SinkConfig, type NotifySeverity } from './notify-config.js';
+export { loadNotifyConfig, NotifyConfig, SinkConfig, LifecycleConfig, LIFECYCLE_STAGES, type NotifySeverity, type LifecycleStage } from './notify-config.js';
+export { LifecycleNotifier } from './lifecycle-notifier.js';
 export { NotifyRouter, type RouteOutcome } from './notify-router.js';
 export { HttpSinkQueue, slackBody, retryAfterMs, type OutgoingNotification, type SinkStats } from './notify-sink.js';
 export { HeartbeatTracker } from './heartbeat-tracker.js';
@@ -23,3 +24,5 @@ export { resourceCpu, processTop } from './resource-probes.js';
 export { DataServiceGuard } from './data-service-guard.js';
 export { redisPurge, redisFlushall, redisMemory } from './redis-actions.js';
 export { postgresTerminateIdle, postgresConnections } from './postgres-actions.js';
+export { ContainerGuard } from './container-guard.js';
+export { containerRestart, containerExec, logsClean, containersPrune, containerCpuLimit, containerState } from './container-actions.js';

@@ -10,6 +10,11 @@ const Common = {
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'sink names use letters, digits, "_" or "-"'),
   /** Severities this sink gets (default: all). */
   severities: z.array(Severity).min(1).default(['info', 'warning', 'critical']),
+  /**
+   * Event families this sink gets (`heartbeat`, `redis`, `alert`…; default: all). A notification that
+   * names no family (a playbook's notify.send) goes to every sink its severity matches.
+   */
+  families: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'a family is one subject token, e.g. redis')).min(1).optional(),
 };
 const Delivery = {
   url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
@@ -31,8 +36,34 @@ export const SinkConfig = z.discriminatedUnion('kind', [
 ]);
 export type SinkConfig = z.infer<typeof SinkConfig>;
 
+const Stage = z.union([Severity, z.literal('off')]);
+/**
+ * Lifecycle notifications per incident (one run of a playbook), as in the AegisOps notes: each stage
+ * sends at the severity given, or not at all with `off`.
+ */
+export const LifecycleConfig = z
+  .object({
+    /** The run started on an event: what was received, on which target, which playbook takes it. */
+    received: Stage.default('info'),
+    /** The run's first diagnostic step (a probe, e.g. acl.assess, process.top) finished. */
+    diagnosing: Stage.default('info'),
+    /** The run's first remediation step (an action that changes something) finished. */
+    executing: Stage.default('info'),
+    /** The run resolved: steps with their status and MTTR (the event → resolved). */
+    resolved: Stage.default('info'),
+    /** The run failed or stopped: why, and the steps. */
+    failed: Stage.default('critical'),
+  })
+  .strict();
+export type LifecycleConfig = z.infer<typeof LifecycleConfig>;
+export const LIFECYCLE_STAGES = ['received', 'diagnosing', 'executing', 'resolved', 'failed'] as const;
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
 export const NotifyConfig = z
-  .object({ sinks: z.array(SinkConfig).default([{ kind: 'log', name: 'log', severities: ['info', 'warning', 'critical'] }]) })
+  .object({
+    sinks: z.array(SinkConfig).default([{ kind: 'log', name: 'log', severities: ['info', 'warning', 'critical'] }]),
+    lifecycle: LifecycleConfig.default({ received: 'info', diagnosing: 'info', executing: 'info', resolved: 'info', failed: 'critical' }),
+  })
   .strict()
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

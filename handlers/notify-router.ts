@@ -9,12 +9,12 @@ export interface RouteOutcome {
 }
 
 /**
- * Routes notifications by severity to the configured sinks (notify.yaml): log sinks write at once,
+ * Routes notifications by severity (and event family, when both say one) to the configured sinks (notify.yaml): log sinks write at once,
  * HTTP sinks (Slack, webhook) each get their own queue. `send` never waits on the network.
  */
 export class NotifyRouter {
   readonly #http: HttpSinkQueue[] = [];
-  readonly #logs: { name: string; severities: NotifySeverity[] }[] = [];
+  readonly #logs: { name: string; severities: NotifySeverity[]; families?: string[] }[] = [];
 
   constructor(
     config: NotifyConfig,
@@ -27,7 +27,7 @@ export class NotifyRouter {
       sinks.push({ kind: 'webhook', name: 'env-webhook', url: webhookUrl, severities: ['info', 'warning', 'critical'], queue: 1000, retries: 5, backoff: 500, maxBackoff: 30_000, timeout: 5000, headers: {} });
     }
     for (const s of sinks) {
-      if (s.kind === 'log') this.#logs.push({ name: s.name, severities: s.severities });
+      if (s.kind === 'log') this.#logs.push({ name: s.name, severities: s.severities, families: s.families });
       else this.#http.push(new HttpSinkQueue(s, log));
     }
   }
@@ -35,13 +35,14 @@ export class NotifyRouter {
   send(n: Omit<OutgoingNotification, 'time'>): RouteOutcome {
     const out: RouteOutcome = { queued: [], dropped: [] };
     const full: OutgoingNotification = { ...n, time: new Date().toISOString() };
+    const routed = (s: { severities: NotifySeverity[]; families?: string[] }) => s.severities.includes(n.severity) && (!s.families || !n.family || s.families.includes(n.family));
     for (const l of this.#logs) {
-      if (!l.severities.includes(n.severity)) continue;
+      if (!routed(l)) continue;
       this.log.warn({ notification: n, sink: l.name }, `NOTIFY [${n.severity}] ${n.message}`);
       out.queued.push(l.name);
     }
     for (const s of this.#http) {
-      if (!s.config.severities.includes(n.severity)) continue;
+      if (!routed(s.config)) continue;
       (s.push(full) ? out.queued : out.dropped).push(s.name);
     }
     return out;

@@ -7,6 +7,10 @@ export interface OutgoingNotification {
   severity: 'info' | 'warning' | 'critical';
   target?: string;
   details?: Record<string, unknown>;
+  /** The event family it is about (lifecycle notifications), for routing by family. */
+  family?: string;
+  /** The lifecycle stage (received, diagnosing, executing, resolved, failed), when it is one. */
+  stage?: string;
   time: string;
 }
 

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,46 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { ActionResultData, newId, subjects } from '../bus/index.js';
 import { ConfigFileError } from '../config/index.js';
 import { setup } from '../test/setup.js';
+import { fakeSlack } from '../test/fake-slack.js';
 import { ActionServer } from './action-server.js';
 import { notifySend } from './notify-actions.js';
 import { loadNotifyConfig, NotifyConfig } from './notify-config.js';
 import { NotifyRouter } from './notify-router.js';
-
-type Mode = 'ok' | '429' | '500' | 'hang' | '400';
-
-/**
- * A local server speaking Slack's incoming-webhook protocol: `ok` (200, body "ok"), `429` with
- * Retry-After and body "rate_limited", `500`, `400 invalid_payload`, or a hang (never answers).
- * `script` is consumed one answer per request; the last one repeats.
- */
-async function fakeSlack(script: Mode[], retryAfter = '1') {
-  const received: { at: number; body: unknown }[] = [];
-  const hung: ServerResponse[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
-    req.on('end', () => {
-      received.push({ at: Date.now(), body: JSON.parse(raw) });
-      const mode = script.length > 1 ? script.shift()! : script[0]!;
-      if (mode === 'ok') res.writeHead(200, { 'content-type': 'text/html' }).end('ok');
-      else if (mode === '429') res.writeHead(429, { 'retry-after': retryAfter }).end('rate_limited');
-      else if (mode === '500') res.writeHead(500).end('internal_error');
-      else if (mode === '400') res.writeHead(400).end('invalid_payload');
-      else hung.push(res);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T000/B000/XXXX`;
-  return {
-    url,
-    received,
-    async close() {
-      for (const r of hung) r.destroy();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
 
 /** A port nothing listens on: a sink that is down for the whole run. */
 async function downUrl(): Promise<string> {

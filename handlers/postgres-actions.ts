@@ -13,7 +13,7 @@ export const postgresTerminateIdleSpec = declareAction({
       role: z.string().min(1).optional().describe('Must be the application role (appRole of the postgres check); default it.'),
     })
     .strict(),
-  returns: '`{ target, command, role, terminated, pids, usageBefore, usageAfter }` (usage % of max_connections)',
+  returns: '`{ target, command, role, terminated, pids, usageBefore, usageAfter }` (usage % of max_connections; the action record\'s health % is 100 − usage)',
   risk: 'medium',
   idempotent: true,
   probe: false,
@@ -62,10 +62,15 @@ export function postgresTerminateIdle(guard: DataServiceGuard) {
           if (!left.rows[0]?.n) break;
         }
         const after = await readConnections(db);
+        const command = `psql -h ${c.host} -p ${c.port} -U ${c.user} -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}' AND state LIKE 'idle%'"`;
         return {
+          command,
+          // connection health % = 100 − usage % of max_connections
+          healthBefore: Math.round((100 - before.usagePct) * 10) / 10,
+          healthAfter: Math.round((100 - after.usagePct) * 10) / 10,
           result: {
             target: p.target,
-            command: `psql -h ${c.host} -p ${c.port} -U ${c.user} -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}' AND state LIKE 'idle%'"`,
+            command,
             role,
             terminated: pids.length,
             pids,

@@ -35,7 +35,11 @@ export function processRestart(targets: TargetRegistry) {
       const t = targets.get(p.target);
       const before = (await t.driver.status()).pid;
       await t.driver.restart();
-      return { result: { target: p.target, previousPid: before ?? null, pid: (await t.driver.status()).pid ?? null } };
+      const pid = (await t.driver.status()).pid ?? null;
+      const c = t.config as { driver: string; command?: string; args?: string[]; builtin?: string };
+      const program = c.builtin ? `the ${c.builtin} builtin` : c.command ? [c.command, ...(c.args ?? [])].join(' ') : p.target;
+      const command = c.driver === 'process' ? `kill -TERM ${before ?? '-'} && start ${program}` : `restart ${p.target} (${c.driver} driver)`;
+      return { command, exitCode: 0, stdout: `${p.target}: pid ${before ?? '-'} → ${pid ?? '-'}`, result: { target: p.target, previousPid: before ?? null, pid } };
     },
   });
 }

@@ -82,6 +82,9 @@ export function redisPurge(guard: DataServiceGuard) {
         return {
           result: { target: p.target, command, deleted, scanned, healthBefore: before.healthPct, healthAfter: after.healthPct },
           exitCode: 0,
+          command,
+          healthBefore: before.healthPct,
+          healthAfter: after.healthPct,
           stdout: `deleted ${deleted} of ${scanned} scanned keys; health ${before.healthPct} % → ${after.healthPct} %`,
         };
       });
@@ -108,9 +111,13 @@ export function redisFlushall(guard: DataServiceGuard) {
         const before = await memory(r);
         await r.flushAll();
         const after = await memory(r);
+        const command = `redis-cli -h ${c.host} -p ${c.port} FLUSHALL`;
         return {
-          result: { target: p.target, command: `redis-cli -h ${c.host} -p ${c.port} FLUSHALL`, healthBefore: before.healthPct, healthAfter: after.healthPct },
+          result: { target: p.target, command, healthBefore: before.healthPct, healthAfter: after.healthPct },
           exitCode: 0,
+          command,
+          healthBefore: before.healthPct,
+          healthAfter: after.healthPct,
           stdout: `flushed ${before.keys} keys; health ${before.healthPct} % → ${after.healthPct} %`,
         };
       });

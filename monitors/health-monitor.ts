@@ -139,7 +139,7 @@ export class HealthMonitor {
     if (s.kind === 'exited' && s.expected) return;
     const data: TargetExitedData =
       s.kind === 'exited'
-        ? { target, pid: s.pid, code: s.code, signal: s.signal, uptimeMs: s.uptimeMs, restarts: s.restarts }
+        ? { target, pid: s.pid || null, code: s.code, signal: s.signal, uptimeMs: s.uptimeMs, restarts: s.restarts, ...(s.cause ? { rootCause: s.cause.rootCause } : {}), ...(s.oom ? { oom: s.oom } : {}) }
         : { target, pid: null, code: null, signal: null, uptimeMs: 0, restarts: s.restarts, error: s.error };
     this.opts.log.warn(data, s.kind === 'exited' ? 'target exited unexpectedly' : 'target could not be started');
     this.opts.bus.publish(subjects.event('target', 'exited'), 'target.exited', data, { target });

@@ -11,3 +11,4 @@ export { ResourceMonitor, type ResourceMonitorOptions, type ProcessSource } from
 export { SustainedThreshold, type ThresholdSettings, type ThresholdChange } from './sustained-threshold.js';
 export { loadMonitorsConfig, MonitorsFileSchema, ResourceMonitorConfigSchema, type MonitorsConfig, type ResourceMonitorConfig } from './monitors-config.js';
 export { ProcHostSource, readCpuTicks, cpuPctBetween, readMemory, readDiskPct, type HostSample, type HostSource, type CpuTicks } from './host-sampler.js';
+export { ContainerMonitor, type ContainerMonitorOptions } from './container-monitor.js';

@@ -2,6 +2,8 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { candidatesOf, decideChoice, type DiagnosisContext } from './diagnose-step.js';
+import type { Diagnoser } from './diagnosis-port.js';
 import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import { sendNotification } from './notifier.js';
@@ -21,6 +23,9 @@ export interface EngineOptions {
   keepRuns?: number;
   /** The run journal: runs and attempts are written before they execute, and resumed after a restart. */
   journal?: RunJournal;
+  /** The LLM diagnoser `diagnose` steps ask; without it they are skipped with `diagnoserUnavailable` as the reason. */
+  diagnoser?: Diagnoser | null;
+  diagnoserUnavailable?: string;
 }
 
 /** How the engine takes events from the durable bus. */
@@ -48,6 +53,8 @@ export interface EngineStats {
   budgetRefused: number;
   /** Events of a catalogued kind whose data broke its schema: dead-lettered, never matched. */
   invalid: number;
+  /** Runs started because an LLM diagnosis chose their playbook. */
+  chosenByLlm: number;
 }
 
 /**
@@ -72,9 +79,10 @@ export class PlaybookEngine {
   readonly #notifyAction: string;
   readonly #keepRuns: number;
   readonly #journal: RunJournal | undefined;
+  readonly #diagnosis: DiagnosisContext;
   #intake: DurableConsumer<z.ZodUnknown> | null = null;
   #playbooks: LoadedPlaybook[];
-  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0, invalid: 0 };
+  readonly stats: EngineStats = { events: 0, matched: 0, started: 0, attached: 0, deduplicated: 0, cooldown: 0, budgetRefused: 0, invalid: 0, chosenByLlm: 0 };
   readonly bus: BusClient;
   readonly log: Logger;
 
@@ -87,6 +95,33 @@ export class PlaybookEngine {
     this.#journal = opts.journal;
     this.#gate = new TriggerGate(opts.playbooks);
     this.#approvals = new ApprovalGate(opts.bus, opts.log);
+    this.#diagnosis = {
+      diagnoser: opts.diagnoser ?? null,
+      unavailable: opts.diagnoserUnavailable,
+      candidates: (names) => candidatesOf(this.#playbooks, names),
+      history: (signature) => this.runbook.outcomes(signature),
+      decide: (answer, signature) => decideChoice(this.#playbooks, answer, signature),
+    };
+  }
+
+  /** Starts the playbook a diagnosis chose (when the triage run resolved), through the trigger gate's budget, dedupe and cooldown. */
+  #startChosen(triage: RunRecord, env: Envelope<unknown>): void {
+    const chosen = triage.chosen!;
+    const log = this.log.child({ triageRunId: triage.runId, playbook: chosen.playbook, target: triage.target });
+    const pb = this.#playbooks.find((p) => p.playbook.name === chosen.playbook);
+    if (!pb) return log.warn('the chosen playbook is no longer loaded; nothing started');
+    if (this.#active.has(triage.target)) return log.warn('another run is active on the target; the chosen playbook is not started');
+    const now = Date.now();
+    const adm = this.#gate.admit(pb, env, triage.target, now);
+    if (adm.kind !== 'start') return log.warn({ admission: adm.kind }, 'the chosen playbook was refused by its trigger gate');
+    const d = chosen.decision;
+    const rule = pb.playbook.llm;
+    this.stats.chosenByLlm++;
+    log.info({ approval: d.kind === 'auto' ? 'auto' : 'required', reason: d.reason }, 'starting the playbook the diagnosis chose');
+    void this.#start(pb, env, triage.target, now, adm.delayMs, {
+      triageRunId: triage.runId, approval: d.kind === 'auto' ? 'auto' : 'required', reason: d.reason, confidence: chosen.answer.confidence,
+      rootCause: chosen.answer.root_cause.slice(0, 500), approvalTimeoutMs: rule?.approval_timeout ?? 300_000,
+    });
   }
 
   /** Subscribes to events (queue group `engine`), approvals and budget resets. */
@@ -240,8 +275,8 @@ export class PlaybookEngine {
     }
   }
 
-  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number, delayMs = 0): Promise<void> {
-    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0, ...(delayMs ? { notBefore: now + delayMs } : {}) };
+  #start(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number, delayMs = 0, llm?: RunRecord['llm']): Promise<void> {
+    const run: RunRecord = { runId: newId(), playbook: pb.playbook.name, target, eventId: env.id, status: 'running', startedAt: now, steps: [], attached: 0, ...(delayMs ? { notBefore: now + delayMs } : {}), ...(llm ? { llm } : {}) };
     this.stats.started++;
     return this.#launch(pb, run, env);
   }
@@ -254,7 +289,7 @@ export class PlaybookEngine {
     this.#runEvents.add(run.eventId);
     if (this.#runs.length > this.#keepRuns) this.#runEvents.delete(this.#runs.shift()!.eventId);
     const journaled = resume || !this.#journal ? Promise.resolve() : this.#journal.begin(run, env);
-    const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction, journal: this.#journal }, pb, run, env, resume);
+    const exec = new RunExecutor({ bus: this.bus, approvals: this.#approvals, log: this.log, notifyAction: this.#notifyAction, journal: this.#journal, diagnosis: this.#diagnosis }, pb, run, env, resume);
     void journaled
       .then(() => exec.execute())
       // a run cut short (e.g. the bus closed when the stack stopped) is logged, never crashes the process
@@ -267,6 +302,8 @@ export class PlaybookEngine {
         this.#pending.delete(run.runId);
         // the problem came back while a back-off playbook's run was failing: try again, through the gate
         if (pending && run.status !== 'resolved' && run.status !== 'running') void this.#route(pending);
+        // a diagnosis chose a playbook: it runs through the normal path (gate, approvals), never more than one hop
+        if (run.chosen && run.status === 'resolved' && !run.llm) this.#startChosen(run, env);
         if (this.#active.size === 0) for (const f of [...this.#idle]) f();
       });
     return journaled;

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigFileError, formatProblem, type FileProblem } from '../config/index.js';
-import { loadPlaybookFile, type LoadedPlaybook, type LoadOptions } from './loader.js';
+import { loadPlaybookFile, unknownChoices, type LoadedPlaybook, type LoadOptions } from './loader.js';
 
 const PLAYBOOK_FILE = /\.ya?ml$/;
 
@@ -28,6 +28,7 @@ export function loadPlaybookDir(dir: string, opts: LoadOptions): LoadedPlaybook[
       else throw e;
     }
   }
+  if (!problems.length) problems.push(...unknownChoices(out));
   if (problems.length) throw new ConfigFileError(dir, problems);
   return out;
 }

@@ -165,7 +165,7 @@ steps:
     frobnicate: 1
 `).join('\n');
     expect(text).toMatch(/pb\.yaml:7:12: steps\.0\.retry: `retry` applies to an `action` step only/);
-    expect(text).toMatch(/pb\.yaml:9:13: steps\.1\.action: a step has exactly one of `action`, `verify` or `stop`/);
+    expect(text).toMatch(/pb\.yaml:9:13: steps\.1\.action: a step has exactly one of `action`, `verify`, `stop` or `diagnose`/);
     expect(text).toMatch(/pb\.yaml:13:5: steps\.2\.frobnicate: unknown field/);
     expect(text).toMatch(/pb\.yaml:11:9: steps\.2\.id: duplicate step id "d"/);
   });

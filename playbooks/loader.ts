@@ -24,6 +24,8 @@ export interface LoadedPlaybook {
   actionRefs: ActionRef[];
   /** The actions it names that are read-only probes: called by request/reply, not through the durable stream. */
   probes: ReadonlySet<string>;
+  /** Playbooks its `diagnose` steps may choose, with where: checked against the library. */
+  playbookRefs: { playbook: string; line: number; col: number; field: string }[];
 }
 
 /** Where a playbook names an action (`steps.0.action`, `steps.1.verify.probe`, …). */
@@ -172,6 +174,7 @@ export function parsePlaybook(file: string, text: string, opts: LoadOptions): Lo
     });
 
   const stepFailure = new Map<string, AnyStep[]>();
+  const playbookRefs: LoadedPlaybook['playbookRefs'] = [];
   pb.steps.forEach((s, i) => {
     const path: Path = ['steps', i];
     checkStep(s, s.id, path, mainIds.slice(0, i));
@@ -181,11 +184,31 @@ export function parsePlaybook(file: string, text: string, opts: LoadOptions): Lo
       checkTemplates(s.undo.with, [...path, 'undo', 'with'], ['event', 'steps'], mainIds.slice(0, i + 1));
     }
     if (s.on_failure) stepFailure.set(s.id, failureList(s.on_failure, `${s.id}.`, [...path, 'on_failure']));
+    s.diagnose?.playbooks.forEach((name, j) => {
+      const where = [...path, 'diagnose', 'playbooks', j];
+      playbookRefs.push({ playbook: name, ...locate(doc, lines, text, where), field: where.join('.') });
+    });
   });
   const onFailure = failureList(pb.on_failure, '', ['on_failure']);
 
   if (problems.length) throw new ConfigFileError(file, problems);
-  return { file, playbook: pb, when, expects, conditions, onFailure, stepFailure, actionRefs, probes };
+  return { file, playbook: pb, when, expects, conditions, onFailure, stepFailure, actionRefs, probes, playbookRefs };
+}
+
+/** Problems of `diagnose` allow-lists naming playbooks the set does not hold (empty when all are there). */
+export function unknownChoices(playbooks: readonly LoadedPlaybook[]): FileProblem[] {
+  const names = new Set(playbooks.map((p) => p.playbook.name));
+  return playbooks.flatMap((pb) =>
+    pb.playbookRefs
+      .filter((r) => !names.has(r.playbook))
+      .map((r) => ({ file: pb.file, line: r.line, col: r.col, field: r.field, message: `no playbook "${r.playbook}" is loaded (known: ${[...names].sort().join(', ')})` })),
+  );
+}
+
+/** The highest risk among a playbook's action steps: what a diagnosis shows of it. */
+export function playbookRisk(pb: LoadedPlaybook): Risk {
+  const order: Risk[] = ['low', 'medium', 'high'];
+  return pb.playbook.steps.reduce<Risk>((max, s) => (s.risk && order.indexOf(s.risk) > order.indexOf(max) ? s.risk : max), 'low');
 }
 
 /** Reads and checks one playbook file. */

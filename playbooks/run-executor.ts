@@ -8,6 +8,9 @@ import { sendNotification } from './notifier.js';
 import { StepRunner, type StepContext } from './step-runner.js';
 import { render } from './template.js';
 import { idempotencyKey, type JournalEntry, type RunJournal } from './run-journal.js';
+import type { DiagnosisContext, LlmDecision } from './diagnose-step.js';
+import type { DiagnosisAnswer } from './diagnosis-port.js';
+import { playbookRisk } from './loader.js';
 
 export interface RunExecutorDeps {
   bus: BusClient;
@@ -17,6 +20,8 @@ export interface RunExecutorDeps {
   notifyAction: string;
   /** The run journal (before each attempt, after each step, at the end). */
   journal?: RunJournal;
+  /** What `diagnose` steps use. */
+  diagnosis?: DiagnosisContext;
 }
 
 /**
@@ -43,7 +48,7 @@ export class RunExecutor {
     this.#log = d.log.child({ runId: run.runId, eventId: event.id, target: run.target, playbook: run.playbook });
     this.#ctx = { event, steps: {} };
     this.#steps = new StepRunner({
-      bus: d.bus, approvals: d.approvals, pb, run, log: this.#log, phase: (p, e) => this.#phase(p, e), journal: d.journal,
+      bus: d.bus, approvals: d.approvals, pb, run, log: this.#log, phase: (p, e) => this.#phase(p, e), journal: d.journal, diagnosis: d.diagnosis,
       resume: resume ? { steps: [...resume.steps], inflight: resume.inflight } : undefined,
     });
   }
@@ -60,7 +65,9 @@ export class RunExecutor {
 
   /** Runs to the end; never throws. */
   async execute(): Promise<void> {
-    const detail = { priority: this.pb.playbook.priority, file: this.pb.file };
+    const ev = this.#ctx.event as Envelope<unknown>;
+    // the triggering event's subject and time: what a lifecycle notification says was received, and its family
+    const detail = { priority: this.pb.playbook.priority, file: this.pb.file, ...(ev.subject ? { event: ev.subject } : {}), eventTime: ev.time };
     if (this.resume) {
       this.#log.info({ finishedSteps: this.resume.steps.length, inflight: this.resume.inflight }, 'run resumed from the journal');
       // the dead engine may have journaled the run and died before its `started` left the process:
@@ -97,6 +104,15 @@ export class RunExecutor {
   }
 
   async #main(): Promise<RunOutcome> {
+    if (this.run.llm?.approval === 'required') {
+      const out = await this.#steps.approveChoice(playbookRisk(this.pb));
+      this.run.steps.push(out.record);
+      if (!out.replayed) {
+        await this.d.journal?.stepDone(this.run.runId, out.record);
+        this.#publishStep(out.record);
+      }
+      if (out.stop !== undefined) return { kind: 'stopped', reason: out.stop };
+    }
     for (const step of this.pb.playbook.steps) {
       const { record, stop } = await this.#one(step, 'main');
       if (stop !== undefined) return { kind: 'stopped', reason: stop };
@@ -127,6 +143,10 @@ export class RunExecutor {
     this.run.steps.push(rec);
     this.#ctx.steps[step.id] = { status: rec.status, result: rec.result };
     if (rec.status === 'ok') this.#done.push({ step, record: rec });
+    if (rec.action === 'diagnose' && rec.status === 'ok') {
+      const decision = rec.result.decision as LlmDecision;
+      if (decision.kind !== 'stop' && !this.run.llm) this.run.chosen = { playbook: decision.playbook, decision, answer: rec.result.diagnosis as DiagnosisAnswer };
+    }
     if (!out.replayed) {
       await this.d.journal?.stepDone(this.run.runId, rec);
       this.#publishStep(rec);

@@ -1,4 +1,6 @@
 /** What the engine remembers of a run (in memory; the store records it from `runs.>`). */
+import type { DiagnosisAnswer } from './diagnosis-port.js';
+import type { LlmDecision } from './diagnose-step.js';
 
 export type RunStatus = 'running' | 'resolved' | 'failed' | 'stopped';
 
@@ -38,6 +40,10 @@ export interface RunRecord {
   /** Matching events that arrived while this run was active and were attached to it. */
   attached: number;
   reason?: string;
+  /** A run an LLM diagnosis chose: which triage run chose it, and whether the choice waits for approval first. */
+  llm?: { triageRunId: string; approval: 'required' | 'auto'; reason: string; confidence: number; rootCause: string; approvalTimeoutMs: number };
+  /** Set by a `diagnose` step that chose a playbook: the engine starts it when this run resolves. */
+  chosen?: { playbook: string; decision: LlmDecision; answer: DiagnosisAnswer };
   /** Set while the run waits for an operator. */
   awaitingApproval?: { step: string; action: string; params: unknown; expiresAt: number };
 }

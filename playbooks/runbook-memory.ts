@@ -39,6 +39,11 @@ export class RunbookMemory {
     m.set(playbook, o);
   }
 
+  /** Every playbook's record for `signature` (what a diagnosis is shown). */
+  outcomes(signature: string): RunbookOutcome[] {
+    return [...(this.#bySignature.get(signature)?.values() ?? [])].map((o) => ({ ...o }));
+  }
+
   outcome(signature: string, playbook: string): RunbookOutcome | undefined {
     return this.#bySignature.get(signature)?.get(playbook);
   }

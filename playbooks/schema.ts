@@ -67,11 +67,11 @@ const commonStep = {
 };
 
 function checkStepKind(
-  s: { action?: string; verify?: unknown; stop?: string; retry?: unknown; with: Record<string, unknown> } & Record<string, unknown>,
+  s: { action?: string; verify?: unknown; stop?: string; diagnose?: unknown; retry?: unknown; with: Record<string, unknown> } & Record<string, unknown>,
   ctx: z.RefinementCtx,
 ): void {
-  const kinds = [s.action, s.verify, s.stop].filter((k) => k !== undefined).length;
-  if (kinds !== 1) ctx.addIssue({ code: 'custom', path: ['action'], message: 'a step has exactly one of `action`, `verify` or `stop`' });
+  const kinds = [s.action, s.verify, s.stop, s.diagnose].filter((k) => k !== undefined).length;
+  if (kinds !== 1) ctx.addIssue({ code: 'custom', path: ['action'], message: 'a step has exactly one of `action`, `verify`, `stop` or `diagnose`' });
   if (!s.action) {
     for (const f of ['retry', 'undo', 'approval', 'risk'] as const) {
       if (s[f] !== undefined) ctx.addIssue({ code: 'custom', path: [f], message: `\`${f}\` applies to an \`action\` step only` });
@@ -87,6 +87,17 @@ export const FailureStepSchema = z
   .superRefine(checkStepKind)
   .describe('A step run when something failed: action, verify or stop.');
 
+const PlaybookName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'playbook names are lower-case letters, digits, "_" or "-"');
+
+export const DiagnoseSchema = z
+  .object({
+    playbooks: z.array(PlaybookName).min(1).describe('The allow-list: the only playbooks the model may choose (names of loaded playbooks, not this one).'),
+  })
+  .strict()
+  .describe(
+    'Ask the LLM providers (HOMEOSTAT_LLM_*) for a root cause and one playbook of the allow-list, or none. The engine then starts the chosen playbook on the same event, after approval unless that playbook\'s `llm` rule allows it; skipped when no provider is configured.',
+  );
+
 export const StepSchema = z
   .object({
     id: StepId,
@@ -96,6 +107,7 @@ export const StepSchema = z
     approval: Approval.optional(),
     approval_timeout: Duration.default(300_000).describe('Waiting longer for an operator counts as a rejection.'),
     undo: UndoSchema.optional(),
+    diagnose: DiagnoseSchema.optional(),
     on_failure: z.array(FailureStepSchema).optional().describe('Steps run when this step fails; the run then fails (or stops, if they stop).'),
   })
   .strict()
@@ -137,6 +149,19 @@ export const BackoffSchema = z
   .strict()
   .describe('Restart back-off (like Kubernetes CrashLoopBackOff): runs in a row on one target wait initial, initial×factor, … up to max; an event attached to a run that did not resolve is tried again through the trigger (back-off, budget) when it ends.');
 
+export const LlmRuleSchema = z
+  .object({
+    auto: z.boolean().default(false).describe('true: when an LLM diagnosis chooses this playbook with enough confidence, it runs without the approval of the choice (its own gated steps still wait).'),
+    min_confidence: z.number().min(0).max(1).default(0.8).describe('The confidence floor for auto; below it the choice waits for approval.'),
+    signatures: z
+      .array(z.string().refine(isValidSubjectPattern, 'not a valid NATS subject pattern'))
+      .optional()
+      .describe('Event subjects (patterns) auto applies to; default: on.event.'),
+    approval_timeout: Duration.default(300_000).describe('How long a choice waits for an operator; longer counts as a rejection.'),
+  })
+  .strict()
+  .describe('Operator rule for runs chosen by an LLM diagnosis. Without it, a chosen run always waits for approval first.');
+
 export const PlaybookSchema = z
   .object({
     $schema: z.string().optional().describe('Path or URL of schema.json, for editors.'),
@@ -146,6 +171,7 @@ export const PlaybookSchema = z
     on: TriggerSchema,
     budget: BudgetSchema.optional(),
     backoff: BackoffSchema.optional(),
+    llm: LlmRuleSchema.optional(),
     rollback: z.boolean().default(true).describe('Run the undo of completed steps, newest first, when the run does not resolve.'),
     steps: z.array(StepSchema).min(1),
     on_failure: z.array(FailureStepSchema).default([]).describe('Steps run after a failed run (after rollback).'),
@@ -156,6 +182,7 @@ export const PlaybookSchema = z
     p.steps.forEach((s, i) => {
       if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${s.id}"` });
       seen.add(s.id);
+      if (s.diagnose?.playbooks.includes(p.name)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'diagnose', 'playbooks'], message: 'a playbook cannot choose itself' });
     });
   })
   .describe('A Homeostat playbook: when it fires, what it does, how success is checked, what happens when it fails.');

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { ActionResultData, newId, NoRespondersError, RequestTimeoutError, subjects, type BusClient, type RunPhase } from '../bus/index.js';
+import { ActionResultData, newId, NoRespondersError, RequestTimeoutError, subjects, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
 import type { ApprovalGate } from './approval-gate.js';
+import { runDiagnoseStep, type DiagnosisContext } from './diagnose-step.js';
 import { evaluateBool } from './expression.js';
 import type { LoadedPlaybook } from './loader.js';
 import type { RunRecord, StepRecord, StepStage } from './run-record.js';
@@ -28,6 +29,8 @@ export interface StepRunnerDeps {
   journal?: RunJournal;
   /** A resumed run: the steps it already finished (replayed, not run again) and its unanswered attempt. */
   resume?: { steps: StepRecord[]; inflight?: InflightAttempt };
+  /** What `diagnose` steps use; without it they are skipped. */
+  diagnosis?: DiagnosisContext;
 }
 
 /** The template and expression context: the event and the outputs of earlier steps. */
@@ -88,7 +91,33 @@ export class StepRunner {
       return { record: { ...base, status: 'stopped', error: reason }, stop: reason };
     }
     if (step.verify) return { record: await this.#verify(step, ctx, stage) };
+    if ('diagnose' in step && step.diagnose) return { record: await runDiagnoseStep(step, ctx.event as Envelope<unknown>, this.d.run, stage, this.d.diagnosis, this.d.log) };
     return this.#action(step, ctx, stage);
+  }
+
+  /**
+   * The approval of a run an LLM diagnosis chose (`run.llm.approval === 'required'`), before its
+   * first step: `awaiting_approval` with the step `llm-choice`; a rejection or a timeout stops the run.
+   */
+  async approveChoice(risk: string): Promise<StepOutcome> {
+    const id = 'llm-choice';
+    const replayed = this.takeReplay('main', id);
+    if (replayed) return { record: replayed, replayed: true, stop: replayed.status === 'rejected' ? replayed.error : undefined };
+    const llm = this.d.run.llm!;
+    const started = performance.now();
+    const params = { playbook: this.d.run.playbook, chosenBy: 'llm', triageRunId: llm.triageRunId, confidence: llm.confidence, rootCause: llm.rootCause, why: llm.reason };
+    const base = { id, stage: 'main' as const, action: 'playbook.run', params, attempts: 0, result: {} };
+    const waiting = this.d.approvals.wait(this.d.run.runId, id, llm.approvalTimeoutMs);
+    this.d.run.awaitingApproval = { step: id, action: 'playbook.run', params, expiresAt: Date.now() + llm.approvalTimeoutMs };
+    this.d.phase('awaiting_approval', { step: id, detail: { action: 'playbook.run', params, risk, timeoutMs: llm.approvalTimeoutMs, expiresAt: new Date(Date.now() + llm.approvalTimeoutMs).toISOString() } });
+    this.d.log.info({ playbook: this.d.run.playbook, confidence: llm.confidence }, 'a playbook chosen by the LLM waits for approval');
+    const decision = await waiting;
+    this.d.run.awaitingApproval = undefined;
+    if (!decision.approved) {
+      const reason = decision.timedOut ? `approval timed out: ${decision.reason}` : `approval rejected${decision.by ? ` by ${decision.by}` : ''}: ${decision.reason}`;
+      return { record: { ...base, status: 'rejected', durationMs: performance.now() - started, error: reason }, stop: reason };
+    }
+    return { record: { ...base, status: 'ok', durationMs: performance.now() - started } };
   }
 
   async #action(step: AnyStep, ctx: StepContext, stage: StepStage): Promise<StepOutcome> {

@@ -28,6 +28,7 @@ import {
   loadNotifyConfig,
   notifySend,
   NotifyRouter,
+  LifecycleNotifier,
   ProcessGuard,
   processKill,
   processKillRunaway,
@@ -37,9 +38,17 @@ import {
   processTop,
   resourceCpu,
   targetHealth,
+  ContainerGuard,
+  containerCpuLimit,
+  containerExec,
+  containerRestart,
+  containersPrune,
+  containerState,
+  logsClean,
 } from '../handlers/index.js';
-import { HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
+import { ContainerMonitor, HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
+import { openDiagnoser } from '../diagnosis/index.js';
 import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
 import { componentEnv } from './component-env.js';
@@ -150,8 +159,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const tracker = new HeartbeatTracker(handlerBus);
     const server = new ActionServer(handlerBus, log.child({ component: 'handler' }));
     // notification sinks (notify.yaml): each HTTP sink has its own queue; notify.send answers once queued
-    const notifier = new NotifyRouter(loadNotifyConfig(settings.notifyFile), log.child({ component: 'notify' }), settings.webhookUrl);
+    const notifyConfig = loadNotifyConfig(settings.notifyFile);
+    const notifier = new NotifyRouter(notifyConfig, log.child({ component: 'notify' }), settings.webhookUrl);
     cleanups.push(() => notifier.close());
+    // lifecycle notifications per incident (received … resolved/failed), each stage switchable in notify.yaml
+    new LifecycleNotifier(handlerBus, notifier, notifyConfig.lifecycle, log.child({ component: 'notify' })).start();
     server.register(processRestart(registry), targetHealth(registry, tracker), notifySend(log.child({ component: 'notify' }), notifier));
     const guard = new ProcessGuard({ registry, homeostatPids: () => homeostatPids });
     server.register(
@@ -164,6 +176,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     );
     const dataGuard = new DataServiceGuard(registry);
     server.register(redisPurge(dataGuard), redisFlushall(dataGuard), redisMemory(dataGuard), postgresTerminateIdle(dataGuard), postgresConnections(dataGuard));
+    const containerGuard = new ContainerGuard(registry);
+    server.register(containerRestart(containerGuard), containerExec(containerGuard), logsClean(containerGuard), containersPrune(containerGuard), containerCpuLimit(containerGuard), containerState(containerGuard));
     // durable bus: action requests through HOMEOSTAT_ACTIONS, each idempotency key executed once
     await server.startDurable(await IdempotencyLedger.open(handlerBus, log));
     cleanups.push(() => server.stop());
@@ -174,6 +188,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => monitorBus.close());
     const healthMonitor = new HealthMonitor({ bus: monitorBus, targets: registry.all(), log: log.child({ component: 'health-monitor' }) });
     cleanups.push(() => healthMonitor.stop());
+    const containerMonitor = new ContainerMonitor({ bus: monitorBus, targets: registry.all(), log: log.child({ component: 'container-monitor' }) });
+    cleanups.push(() => containerMonitor.stop());
     const resourceMonitor = new ResourceMonitor({
       bus: monitorBus,
       config: monitorsConfig.resource,
@@ -191,7 +207,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
     cleanups.push(() => engineBus.close());
     const journal = await RunJournal.open(engineBus, log);
-    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal });
+    const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
+    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
     // durable bus: events through HOMEOSTAT_EVENTS; unfinished runs of the journal resume first
     await engine.startDurable();
     cleanups.push(() => engine.stop());
@@ -223,7 +240,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let chaos: ChildProcess | null = null;
     if (opts.chaos ?? true) {
-      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks }))));
+      chaos = await startChaosAgent(settings, credentials('chaos'), registry.names, join(dir, 'targets'), monitorBus, log, actorLogins(policy, nats, settings), chaosEndpoints(registry.all().map((t) => ({ name: t.config.name, checks: t.checks, ...(t.config.driver === 'docker' ? { container: { socket: t.config.socket, container: t.config.container ?? t.config.name } } : {}) }))));
       const c = chaos;
       if (c.pid) homeostatPids.push(c.pid);
       if (opts.pidDir && c.pid) cleanups.push(writeChildPidFile(opts.pidDir, 'chaos-agent', c.pid, 'chaos-agent'));
@@ -245,6 +262,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     // the monitor hears every start and failed start: a target that cannot start is reported, not fatal
     healthMonitor.start();
+    containerMonitor.start();
     await registry.startAll();
     resourceMonitor.start();
     log.info({ nats: nats?.url ?? settings.natsUrl, http: web?.url, targets: registry.names, playbooks: playbooks.map((p) => p.playbook.name) }, 'homeostat is up');

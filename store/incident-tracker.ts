@@ -24,6 +24,13 @@ function summarize(data: unknown): string {
   return s.length > 300 ? `${s.slice(0, 297)}...` : s;
 }
 
+/** An alert event's identity (origin + fingerprint) and status; null when the data is not an alert's. */
+function alertOf(data: unknown): { key: string; status: string } | null {
+  const d = data as { origin?: unknown; fingerprint?: unknown; status?: unknown } | null;
+  if (typeof d?.fingerprint !== 'string' || typeof d.status !== 'string') return null;
+  return { key: `${String(d.origin)}|${d.fingerprint}`, status: d.status };
+}
+
 function metricsOf(data: unknown): Record<string, unknown> {
   if (typeof data !== 'object' || data === null) return {};
   return Object.fromEntries(Object.entries(data).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean'));
@@ -41,6 +48,8 @@ export class IncidentTracker {
   readonly #latest = new Map<string, string>();
   readonly #events = new Map<string, { incidentId: string; subject: string }>();
   readonly #activeRuns = new Map<string, number>();
+  /** Alerts taken in over HTTP (origin + fingerprint) → the incident their firing event opened or joined. */
+  readonly #alerts = new Map<string, string>();
   readonly #opts: Required<IncidentTrackerOptions>;
   /** Incidents opened since start. */
   opened = 0;
@@ -66,6 +75,8 @@ export class IncidentTracker {
   /** Files an event `events.<family>.<kind>`; returns the incident it changed, if any. */
   onEvent(env: Envelope<unknown>, subject: string): IncidentRecord | null {
     const [, family = 'unknown', kind = 'unknown'] = subject.split('.');
+    const alert = family === 'alert' ? alertOf(env.data) : null;
+    if (alert?.status === 'resolved') return this.#alertResolved(env, subject, alert.key);
     const data = env.data as { target?: unknown } | null;
     const target = env.target ?? (typeof data?.target === 'string' ? data.target : '_global');
     const at = new Date(env.time);
@@ -90,6 +101,35 @@ export class IncidentTracker {
     incident.updatedAt = at;
     incident.metrics = { ...incident.metrics, ...metricsOf(env.data) };
     this.#log(incident, { time: env.time, subject, message: summarize(env.data) });
+    this.#rememberEvent(env.id, incident.id, subject);
+    if (alert) {
+      this.#alerts.set(alert.key, incident.id);
+      if (this.#alerts.size > MAX_EVENTS_REMEMBERED) this.#alerts.delete(this.#alerts.keys().next().value!);
+    }
+    return incident;
+  }
+
+  /**
+   * A `resolved` alert (Alertmanager's `send_resolved`, or an envelope with status resolved): it
+   * resolves the incident its firing alert opened (MTTR: opened → now), or is recorded in the
+   * incident's log when that incident was already healed. It never opens or reopens one.
+   */
+  #alertResolved(env: Envelope<unknown>, subject: string, key: string): IncidentRecord | null {
+    const at = new Date(env.time);
+    const id = this.#alerts.get(key);
+    const incident = id ? this.#byId.get(id) : undefined;
+    if (!incident) return null;
+    incident.eventCount++;
+    incident.lastEventAt = at;
+    incident.updatedAt = at;
+    if (CLOSED.has(incident.status)) {
+      this.#log(incident, { time: env.time, subject, message: `resolved at the alert source; the incident was already ${incident.status}` });
+    } else {
+      incident.status = 'resolved';
+      incident.resolvedAt = at;
+      incident.mttrMs = at.getTime() - incident.openedAt.getTime();
+      this.#log(incident, { time: env.time, subject, message: 'resolved at the alert source' });
+    }
     this.#rememberEvent(env.id, incident.id, subject);
     return incident;
   }

@@ -22,8 +22,10 @@ export {
   type ApprovalRecord,
   type BlacklistEntry,
   type RunbookEntry,
+  type DiagnosisRecord,
 } from './store.js';
 export * from './errors.js';
+export { healthPctOf } from './run-tracker.js';
 export { Recorder, RecordedApprovalData, type RecorderOptions, type RecorderStats } from './recorder.js';
 export type { WriteQueueStats, LatencyFigures } from './write-queue.js';
 export { HistoryService, HistoryQuery, HISTORY_KINDS, queryHistory, queryStore, type HistoryKind } from './history-service.js';

@@ -13,7 +13,7 @@ import {
 } from '../bus/index.js';
 import { IncidentTracker } from './incident-tracker.js';
 import { RunTracker, type TrackedStep } from './run-tracker.js';
-import type { IncidentRecord, RunRecord, Store } from './store.js';
+import type { DiagnosisRecord, IncidentRecord, RunRecord, Store } from './store.js';
 import { WriteQueue, type WriteQueueStats } from './write-queue.js';
 
 /** `approvals.<runId>` as the recorder reads it: a decision, who made it and why (bare JSON accepted). */
@@ -150,6 +150,7 @@ export class Recorder {
         this.#saveStep(s.step);
         if (s.previous) this.#saveStep(s.previous);
         const step = s.step.record;
+        if (step.action === 'diagnose' && step.status !== 'skipped') this.#saveDiagnosis(run, step.step, step.result ?? {}, env.time);
         if (step.status !== 'ok' && run.incidentId) {
           const noted = this.#incidents.note(run.incidentId, { time: env.time, subject, message: `step ${step.step} ${step.status}: ${step.error ?? ''}`.trim() });
           if (noted) this.#saveIncident(noted);
@@ -188,6 +189,19 @@ export class Recorder {
       decidedAt: new Date(env.time),
     } as const;
     this.#queue.enqueue(`approval:${env.id}`, 'approval', () => this.#store.saveApproval(approval));
+  }
+
+  /** A `diagnose` step's outcome, as its own record of the incident (provider, tokens, cost, answer, decision, calls). */
+  #saveDiagnosis(run: RunRecord, step: string, r: Record<string, unknown>, time: string): void {
+    const decision = (r.decision as Record<string, unknown> | undefined) ?? null;
+    const d: DiagnosisRecord = {
+      id: `${run.id}:${step}`, incidentId: run.incidentId, runId: run.id, step, signature: run.signature, target: run.target,
+      provider: typeof r.provider === 'string' ? r.provider : null, model: typeof r.model === 'string' ? r.model : null,
+      latencyMs: typeof r.latencyMs === 'number' ? r.latencyMs : null, tokens: Number(r.tokens ?? 0), costUsd: Number(r.costUsd ?? 0),
+      answer: (r.diagnosis as Record<string, unknown> | undefined) ?? null, decision, calls: Array.isArray(r.calls) ? (r.calls as Record<string, unknown>[]) : [],
+      reason: typeof decision?.reason === 'string' && !r.diagnosis ? decision.reason : null, createdAt: new Date(time),
+    };
+    this.#queue.enqueue(`diagnosis:${d.id}`, 'diagnosis', () => this.#store.saveDiagnosis(d));
   }
 
   #saveIncident(incident: IncidentRecord): void {

@@ -1,4 +1,4 @@
-import { MAX_OUTPUT_CHARS, type ActionRecord, type ApprovalRecord, type BlacklistEntry, type IncidentRecord, type IncidentStatus, type RunbookEntry, type RunRecord, type RunStatus, type RunSummary, type StepRecord } from './store.js';
+import { MAX_OUTPUT_CHARS, type ActionRecord, type DiagnosisRecord, type ApprovalRecord, type BlacklistEntry, type IncidentRecord, type IncidentStatus, type RunbookEntry, type RunRecord, type RunStatus, type RunSummary, type StepRecord } from './store.js';
 
 /** Converts between table rows (snake_case, as pg and PGlite return them) and the store's records. */
 
@@ -101,6 +101,9 @@ export function toAction(r: Row): ActionRecord {
     stderr: strOrNull(r.stderr),
     error: strOrNull(r.error),
     result: obj(r.result),
+    command: strOrNull(r.command),
+    healthBeforePct: numOrNull(r.health_before_pct),
+    healthAfterPct: numOrNull(r.health_after_pct),
   };
 }
 
@@ -139,5 +142,26 @@ export function toRunbook(r: Row): RunbookEntry {
     lastRunId: str(r.last_run_id),
     lastAt: date(r.last_at),
     avgResolveMs: numOrNull(r.avg_resolve_ms),
+  };
+}
+
+export function toDiagnosis(r: Row): DiagnosisRecord {
+  return {
+    id: str(r.id),
+    incidentId: strOrNull(r.incident_id),
+    runId: strOrNull(r.run_id),
+    step: strOrNull(r.step),
+    signature: strOrNull(r.signature),
+    target: strOrNull(r.target),
+    provider: strOrNull(r.provider),
+    model: strOrNull(r.model),
+    latencyMs: numOrNull(r.latency_ms),
+    tokens: num(r.tokens),
+    costUsd: num(r.cost_usd),
+    answer: obj(r.answer),
+    decision: obj(r.decision),
+    calls: (obj(r.calls) as unknown as Record<string, unknown>[] | null) ?? [],
+    reason: strOrNull(r.reason),
+    createdAt: date(r.created_at),
   };
 }

@@ -23,6 +23,18 @@ const MAX_RUNS = 2_000;
 const MAX_ACTIONS = 20_000;
 
 const isHealth = (r: Record<string, unknown> | null | undefined): r is Record<string, unknown> => typeof r?.healthy === 'boolean';
+/**
+ * A health answer's health %: `healthPct` (Redis memory), 100 − `usagePct` (PostgreSQL connections);
+ * null for answers without a percentage (e.g. target.health's healthy/unhealthy).
+ */
+export function healthPctOf(h: Record<string, unknown> | null | undefined): number | null {
+  if (typeof h?.healthPct === 'number') return h.healthPct;
+  if (typeof h?.usagePct === 'number') return Math.round((100 - h.usagePct) * 10) / 10;
+  return null;
+}
+const action0Target = (d: ActionRequestData, env: Envelope<unknown>) => d.target ?? env.target ?? null;
+/** The last health % known for the target when the call was made (from an earlier probe of the run). */
+const action0Pct = (target: string | null, health: Map<string, Record<string, unknown>>) => (target ? healthPctOf(health.get(target)) : null);
 const obj = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 
 /**
@@ -95,7 +107,7 @@ export class RunTracker {
     const action: ActionRecord = {
       id: d.actionId, runId: d.runId ?? null, stepSeq: null, action: d.action, target: d.target ?? env.target ?? null, params: d.params,
       status: 'pending', requestedAt: new Date(env.time), completedAt: null, durationMs: null, exitCode: null, stdout: null, stderr: null,
-      error: null, result: null,
+      error: null, result: null, command: null, healthBeforePct: action0Pct(action0Target(d, env), this.#health), healthAfterPct: null,
     };
     this.#actions.set(action.id, action);
     if (this.#actions.size > MAX_ACTIONS) this.#actions.delete(this.#actions.keys().next().value!);
@@ -125,6 +137,8 @@ export class RunTracker {
     Object.assign(action, {
       status: d.status, completedAt: at, durationMs: d.durationMs, exitCode: d.exitCode ?? null, stdout: d.stdout ?? null, stderr: d.stderr ?? null,
       error: d.error ? `${d.error.code}: ${d.error.message}` : null, result: d.result,
+      command: d.command ?? (typeof d.result.command === 'string' ? d.result.command : null),
+      healthBeforePct: d.healthBefore ?? action.healthBeforePct, healthAfterPct: d.healthAfter ?? null,
     });
     const step = this.#stepOf.get(action.id);
     if (!step) return { action, step: null };

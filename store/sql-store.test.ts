@@ -72,6 +72,7 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     await store.saveAction({
       id: actionId, runId: r.id, stepSeq: null, action: 'process.restart', target: 'worker-1', params: { target: 'worker-1' }, status: 'ok',
       requestedAt: at(1), completedAt: at(2), durationMs: 812.5, exitCode: 0, stdout: 'x'.repeat(20_000), stderr: '', error: null, result: { pid: 42 },
+      command: 'kill -TERM 41 && start demo-worker', healthBeforePct: 3.5, healthAfterPct: 97.25,
     });
     await store.saveStep(
       {
@@ -89,7 +90,7 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     expect(detail?.steps).toHaveLength(1);
     expect(detail?.steps[0]).toMatchObject({ step: 'restart', exitCode: 0, attempt: 1, healthBefore: { healthy: false }, healthAfter: { healthy: true } });
     expect(detail?.steps[0]?.stdout).toHaveLength(8192);
-    expect(detail?.actions[0]).toMatchObject({ id: actionId, stepSeq: 1, status: 'ok', result: { pid: 42 } });
+    expect(detail?.actions[0]).toMatchObject({ id: actionId, stepSeq: 1, status: 'ok', result: { pid: 42 }, command: 'kill -TERM 41 && start demo-worker', healthBeforePct: 3.5, healthAfterPct: 97.25 });
     expect(detail?.actions[0]?.stdout).toHaveLength(8192);
     const runs = await store.listRuns({ limit: 5 });
     expect(runs.find((x) => x.id === r.id)?.stepCount).toBe(1);

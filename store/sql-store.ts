@@ -1,10 +1,11 @@
 import { StoreError } from './errors.js';
-import { bounded, json, toAction, toApproval, toBlacklist, toIncident, toRun, toRunbook, toRunSummary, toStep, ts } from './row-mapping.js';
+import { bounded, json, toAction, toApproval, toBlacklist, toDiagnosis, toIncident, toRun, toRunbook, toRunSummary, toStep, ts } from './row-mapping.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import type {
   ActionRecord,
   ApprovalRecord,
   BlacklistEntry,
+  DiagnosisRecord,
   IncidentRecord,
   IncidentStatus,
   RunbookEntry,
@@ -67,11 +68,13 @@ ON CONFLICT (run_id, seq) DO UPDATE SET step = EXCLUDED.step, action = EXCLUDED.
 
 const UPSERT_ACTION = `
 INSERT INTO actions (id, run_id, step_seq, action, target, params, status, requested_at, completed_at, duration_ms, exit_code,
-                     stdout, stderr, error, result)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13, $14, $15::jsonb)
+                     stdout, stderr, error, result, command, health_before_pct, health_after_pct)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13, $14, $15::jsonb, $16, $17, $18)
 ON CONFLICT (id) DO UPDATE SET run_id = COALESCE(EXCLUDED.run_id, actions.run_id), step_seq = COALESCE(EXCLUDED.step_seq, actions.step_seq),
   status = EXCLUDED.status, completed_at = EXCLUDED.completed_at, duration_ms = EXCLUDED.duration_ms, exit_code = EXCLUDED.exit_code,
-  stdout = EXCLUDED.stdout, stderr = EXCLUDED.stderr, error = EXCLUDED.error, result = EXCLUDED.result`;
+  stdout = EXCLUDED.stdout, stderr = EXCLUDED.stderr, error = EXCLUDED.error, result = EXCLUDED.result,
+  command = COALESCE(EXCLUDED.command, actions.command), health_before_pct = COALESCE(EXCLUDED.health_before_pct, actions.health_before_pct),
+  health_after_pct = COALESCE(EXCLUDED.health_after_pct, actions.health_after_pct)`;
 
 /** The one Store implementation, over either adapter: the SQL is the same for PostgreSQL and PGlite. */
 export class SqlStore implements Store {
@@ -117,7 +120,7 @@ export class SqlStore implements Store {
   async saveAction(a: ActionRecord): Promise<void> {
     await this.client.query(UPSERT_ACTION, [
       a.id, a.runId, a.stepSeq, a.action, a.target, json(a.params), a.status, ts(a.requestedAt), ts(a.completedAt), a.durationMs, a.exitCode,
-      bounded(a.stdout), bounded(a.stderr), a.error, json(a.result),
+      bounded(a.stdout), bounded(a.stderr), a.error, json(a.result), a.command ?? null, a.healthBeforePct ?? null, a.healthAfterPct ?? null,
     ]);
   }
 
@@ -126,6 +129,20 @@ export class SqlStore implements Store {
       `INSERT INTO approvals (run_id, step, decision, decided_by, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6::timestamptz)`,
       [a.runId, a.step, a.decision, a.decidedBy, a.reason, ts(a.decidedAt)],
     );
+  }
+
+  async saveDiagnosis(d: DiagnosisRecord): Promise<void> {
+    await this.client.query(
+      `INSERT INTO diagnoses (id, incident_id, run_id, step, signature, target, provider, model, latency_ms, tokens, cost_usd, answer, decision, calls, reason, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb, $15, $16::timestamptz)
+       ON CONFLICT (id) DO UPDATE SET incident_id = COALESCE(EXCLUDED.incident_id, diagnoses.incident_id), decision = EXCLUDED.decision`,
+      [d.id, d.incidentId, d.runId, d.step, d.signature, d.target, d.provider, d.model, d.latencyMs, Math.round(d.tokens), d.costUsd, json(d.answer), json(d.decision), json(d.calls), d.reason, ts(d.createdAt)],
+    );
+  }
+
+  async listDiagnoses(opts: { incidentId?: string; limit?: number } = {}): Promise<DiagnosisRecord[]> {
+    const { rows } = await this.client.query(`SELECT * FROM diagnoses WHERE ($2::text IS NULL OR incident_id = $2) ORDER BY created_at DESC LIMIT $1`, [opts.limit ?? 50, opts.incidentId ?? null]);
+    return rows.map(toDiagnosis);
   }
 
   async addBlacklistEntry(e: Omit<BlacklistEntry, 'id' | 'liftedAt'>): Promise<number> {

@@ -99,6 +99,11 @@ export interface ActionRecord {
   stderr: string | null;
   error: string | null;
   result: Record<string, unknown> | null;
+  /** The command as an operator would read it (e.g. `redis-cli -h … FLUSHALL`), as the handler reported it. */
+  command: string | null;
+  /** The target's health % (0–100) before and after the call, when the handler measured it. */
+  healthBeforePct: number | null;
+  healthAfterPct: number | null;
 }
 
 export interface ApprovalRecord {
@@ -134,6 +139,32 @@ export interface RunbookEntry {
   avgResolveMs: number | null;
 }
 
+/** One LLM diagnosis of an incident and what was done with it (see diagnosis/). */
+export interface DiagnosisRecord {
+  id: string;
+  incidentId: string | null;
+  /** The run whose `diagnose` step asked; null for `homeostat diagnose`. */
+  runId: string | null;
+  step: string | null;
+  signature: string | null;
+  target: string | null;
+  /** The provider and model that gave the accepted answer; null when none did. */
+  provider: string | null;
+  model: string | null;
+  latencyMs: number | null;
+  tokens: number;
+  costUsd: number;
+  /** The parsed answer `{ root_cause, confidence, playbook, justification }`; null when none was usable. */
+  answer: Record<string, unknown> | null;
+  /** What was done with it: `{ kind: stop | approval | auto | none, playbook?, reason }`. */
+  decision: Record<string, unknown> | null;
+  /** Every provider call: provider, model, attempt, latency, tokens, cost, outcome, reason. */
+  calls: Record<string, unknown>[];
+  /** Why there is no answer. */
+  reason: string | null;
+  createdAt: Date;
+}
+
 export interface RunDetail {
   run: RunRecord;
   incident: IncidentRecord | null;
@@ -159,6 +190,10 @@ export interface Store {
   saveStep(step: StepRecord, actionIds?: readonly string[]): Promise<void>;
   saveAction(action: ActionRecord): Promise<void>;
   saveApproval(approval: ApprovalRecord): Promise<void>;
+  /** Upserts a diagnosis by id. */
+  saveDiagnosis(diagnosis: DiagnosisRecord): Promise<void>;
+  /** Diagnoses, newest first, of one incident (or all). */
+  listDiagnoses(opts?: { incidentId?: string; limit?: number }): Promise<DiagnosisRecord[]>;
   addBlacklistEntry(entry: Omit<BlacklistEntry, 'id' | 'liftedAt'>): Promise<number>;
   liftBlacklistEntry(id: number, at: Date): Promise<void>;
   /** Entries neither lifted nor expired at `now`. */

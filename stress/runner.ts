@@ -196,7 +196,15 @@ export async function runScenarioOnce(
     if (report.detected) report.mttdMs = round(detectedAt - t0);
     else report.notes.push(`no ${scenario.detect.event} for ${scenario.target} within ${scenario.timeout} ms`);
 
-    if (report.detected) {
+    const expectStop = scenario.outcome.run === 'stopped';
+    if (report.detected && expectStop) {
+      progress(scenario.id, runIndex, 'waiting for the run to stop');
+      await until(() => report.runStatus !== null, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
+      const restartedAt = target ? stack.lastStart(target.name) : null;
+      if (restartedAt !== null && restartedAt > t0) report.notes.push(`${scenario.target} was restarted, but this fault must not be "fixed"`);
+      else report.recovered = report.runStatus === 'stopped';
+      if (report.runStatus === 'stopped') report.mttrMs = round(performance.now() - t0);
+    } else if (report.detected) {
       progress(scenario.id, runIndex, 'waiting for recovery');
       const remaining = scenario.timeout - (performance.now() - t0);
       const steadyAgain = async () =>
@@ -239,7 +247,7 @@ export async function runScenarioOnce(
       if (hb && gap > hb.misses * hb.intervalMs) report.collateral.push(`${o}: heartbeat gap ${Math.round(gap)} ms`);
     }
     if (homeostat) report.collateral.push(...homeostatUntouched(homeostat));
-    // collateral: other targets must still be healthy
+    // collateral: other targets must still be healthy (the stopped one of an unfixable fault is left as it is)
     for (const o of others) {
       if (!(await stack.healthy(o))) report.collateral.push(`${o}: unhealthy at end`);
     }
@@ -261,7 +269,8 @@ export async function runScenarioOnce(
     report.detected &&
     report.recovered &&
     report.playbook === scenario.playbook &&
-    report.runStatus === 'resolved' &&
+    report.runStatus === scenario.outcome.run &&
+    (!scenario.outcome.reason || report.notes.some((n) => n.includes(scenario.outcome.reason!))) &&
     report.collateral.length === 0 &&
     report.served !== false &&
     report.orphans.length === 0 &&

@@ -50,6 +50,14 @@ export const ScenarioSchema = z
     cutoff: z.object({ actor: z.string().min(1) }).strict().optional(),
     /** The playbook expected to run. */
     playbook: z.string(),
+    /**
+     * How its run must end: `resolved` (default) and the target recovered; or `stopped` with a
+     * reason containing `reason` and the target never restarted (a fault Homeostat must refuse to "fix").
+     */
+    outcome: z
+      .object({ run: z.enum(['resolved', 'stopped']).default('resolved'), reason: z.string().optional() })
+      .strict()
+      .default({ run: 'resolved' }),
     slo: z
       .object({
         mttd: Duration,

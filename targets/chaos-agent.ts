@@ -15,6 +15,8 @@ import { readProcUsage } from './process-usage.js';
 import { ChaosCpuSpikeData, ChaosPgExhaustData, ChaosRedisFillData } from '../bus/index.js';
 import { DataServiceFaults, type ChaosEndpoints } from './data-service-faults.js';
 import { requestCpuSpike } from './cpu-spike-fault.js';
+import { ChaosContainerConfigData, ChaosContainerOomData, ChaosContainerZombiesData } from '../bus/index.js';
+import { DockerFaults, type ChaosContainer } from './docker-faults.js';
 
 interface Fault<S extends z.ZodType> {
   schema: S;
@@ -40,6 +42,12 @@ export class ChaosAgent {
     this.#data = new DataServiceFaults(endpoints, log);
     this.#register('redis_fill', { schema: ChaosRedisFillData, run: (d) => this.#data.redisFill(d) });
     this.#register('pg_exhaust', { schema: ChaosPgExhaustData, run: (d) => this.#data.pgExhaust(d) });
+    const containers: Record<string, ChaosContainer> = {};
+    for (const [name, e] of Object.entries(endpoints)) if (e.kind === 'container') containers[name] = { socket: e.socket, container: e.container };
+    const docker = new DockerFaults(containers, log);
+    this.#register('container_oom', { schema: ChaosContainerOomData, run: (d) => docker.oom(d) });
+    this.#register('container_zombies', { schema: ChaosContainerZombiesData, run: (d) => docker.zombies(d) });
+    this.#register('container_config_corrupt', { schema: ChaosContainerConfigData, run: (d) => docker.configCorrupt(d) });
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
     this.#aclSpam = new AclSpamFault(creds.url, actors, log, (o) => bus.publish(subjects.event('chaos', 'acl_spam_ended'), 'chaos.acl_spam_ended', o, { target: o.actor }));
     this.#register('acl_spam', { schema: ChaosAclSpamData, run: (d) => this.#aclSpam.start(d) });

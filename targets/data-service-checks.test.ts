@@ -28,16 +28,6 @@ async function garbageServer(): Promise<{ port: number } & AsyncDisposable> {
   };
 }
 
-/** CPU of this process per attempt of `c`, over 200 attempts after a first one (which opens the kept connection). */
-async function cpuPerPoll(c: Parameters<typeof runCheck>[0]): Promise<number> {
-  await runCheck(c, ctx);
-  const polls = 200;
-  const before = process.cpuUsage();
-  for (let i = 0; i < polls; i++) await runCheck(c, ctx);
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / 1000 / polls;
-}
-
 describe('redis check', () => {
   it('passes on an empty Redis with its memory metrics, fails under minHealth once filled, and counts refused writes', async () => {
     await using redis = await throwawayRedis('10mb');
@@ -71,14 +61,6 @@ describe('redis check', () => {
     expect(garbage).toMatchObject({ ok: false });
     expect(garbage.unreachable === true || /no answer within/.test(garbage.reason)).toBe(true);
   });
-
-  it('costs at most 2 ms of CPU per poll over its kept connection', async () => {
-    await using redis = await throwawayRedis();
-    const c = check({ kind: 'redis', port: redis.port });
-    const msPerPoll = await cpuPerPoll(c);
-    console.log(`redis check: ${msPerPoll.toFixed(3)} ms CPU per poll`);
-    expect(msPerPoll).toBeLessThanOrEqual(2);
-  });
 });
 
 describe('postgres check', () => {
@@ -105,13 +87,5 @@ describe('postgres check', () => {
     const garbage = await runCheck(check({ kind: 'postgres', port: g.port, timeout: '500ms' }), ctx);
     expect(garbage.ok).toBe(false);
     expect(garbage.unreachable === true || /no answer within/.test(garbage.reason)).toBe(true);
-  });
-
-  it('costs at most 2 ms of CPU per poll over its kept connection', async () => {
-    await using pgc = await throwawayCluster();
-    const c = check({ kind: 'postgres', port: pgc.port });
-    const msPerPoll = await cpuPerPoll(c);
-    console.log(`postgres check: ${msPerPoll.toFixed(3)} ms CPU per poll`);
-    expect(msPerPoll).toBeLessThanOrEqual(2);
   });
 });

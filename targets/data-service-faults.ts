@@ -14,14 +14,20 @@ export const ChaosEndpoints = z.record(
   z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('redis'), host: z.string(), port: z.number().int() }).strict(),
     z.object({ kind: z.literal('postgres'), host: z.string(), port: z.number().int(), user: z.string(), database: z.string() }).strict(),
+    z.object({ kind: z.literal('container'), socket: z.string(), container: z.string() }).strict(),
   ]),
 );
 export type ChaosEndpoints = z.infer<typeof ChaosEndpoints>;
 
 /** The chaos endpoints of targets' declared checks (a postgres check without `appRole` gives none). */
-export function chaosEndpoints(targets: readonly { name: string; checks: readonly CheckConfig[] }[]): ChaosEndpoints {
+export function chaosEndpoints(targets: readonly { name: string; checks: readonly CheckConfig[]; container?: { socket: string; container: string } }[]): ChaosEndpoints {
   const out: ChaosEndpoints = {};
   for (const t of targets) {
+    // a docker target's faults go through its container (its data-service checks are not chaos endpoints)
+    if (t.container) {
+      out[t.name] = { kind: 'container', ...t.container };
+      continue;
+    }
     for (const c of t.checks) {
       if (c.kind === 'redis') out[t.name] = { kind: 'redis', host: c.host, port: c.port };
       if (c.kind === 'postgres' && c.appRole) out[t.name] = { kind: 'postgres', host: c.host, port: c.port, user: c.appRole, database: c.database };

@@ -7,6 +7,7 @@ import { BoundedSink, parseLogFrames, signalOfExitCode } from './docker-stream.j
 import type { ExecOptions, ExecResult, LogLine, TargetDriver, TargetStateChange, TargetStatus } from './driver.js';
 import { TargetError, TargetNotRunningError } from './errors.js';
 import { processTree } from './process-tree.js';
+import { diskUsedPct, rootCauseOf } from './root-cause.js';
 
 function statusCode(e: unknown): number | undefined {
   return (e as { statusCode?: number }).statusCode;
@@ -38,6 +39,7 @@ export class DockerDriver implements TargetDriver {
   #oomAt = 0;
   #retry: NodeJS.Timeout | null = null;
   #created = false;
+  #emitted: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: DockerTargetConfig,
@@ -73,7 +75,12 @@ export class DockerDriver implements TargetDriver {
     return next;
   }
 
-  #emit(change: TargetStateChange): void {
+  /** Emits in order: a death's root cause is read (last logs) before it is emitted, and a start waits for it. */
+  #emit(change: TargetStateChange | (() => Promise<TargetStateChange>)): void {
+    this.#emitted = this.#emitted.then(async () => this.#deliver(typeof change === 'function' ? await change() : change));
+  }
+
+  #deliver(change: TargetStateChange): void {
     for (const l of this.#listeners) {
       try {
         l(change);
@@ -115,11 +122,21 @@ export class DockerDriver implements TargetDriver {
     this.#running = false;
     this.#pid = undefined;
     const expected = this.#stopping > 0;
-    const oom = oomKilled || this.#oomAt >= this.#startedMs ? 'confirmed' : code === 137 ? 'suspected' : undefined;
+    const oom: 'confirmed' | 'suspected' | undefined = oomKilled || this.#oomAt >= this.#startedMs ? 'confirmed' : code === 137 ? 'suspected' : undefined;
     const signal = signalOfExitCode(code);
     this.#lastExit = { code, signal, at: new Date(at).toISOString() };
     this.#log[expected ? 'info' : 'warn']({ code, oom }, expected ? 'container stopped' : 'container died');
-    this.#emit({ kind: 'exited', pid, code, signal, expected, uptimeMs: Math.max(0, at - this.#startedMs), restarts: this.#restarts, at, ...(oom ? { oom } : {}) });
+    const change = { kind: 'exited' as const, pid, code, signal, expected, uptimeMs: Math.max(0, at - this.#startedMs), restarts: this.#restarts, at, ...(oom ? { oom } : {}) };
+    if (expected) this.#emit(change);
+    else this.#emit(async () => ({ ...change, cause: await this.#causeOf(code, oom) }));
+  }
+
+  /** The death's root cause from the last 20 log lines and the log directory's disk use (bounded to 500 ms). */
+  async #causeOf(code: number | null, oom: 'confirmed' | 'suspected' | undefined) {
+    const disk = this.config.logDir ? diskUsedPct(this.config.logDir) : null;
+    const lines = await Promise.race([this.logs({ tail: 20 }).catch(() => []), new Promise<[]>((r) => setTimeout(() => r([]), 500))]);
+    const { rootCause, evidence } = rootCauseOf({ code, oom }, lines, disk);
+    return { rootCause, evidence, diskUsedPct: disk };
   }
 
   #onEvent(e: ContainerEvent): void {
@@ -159,7 +176,8 @@ export class DockerDriver implements TargetDriver {
         await c.start();
         info = await c.inspect();
       }
-      this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
+      // a container that died at once is reported by its die event
+      if (info.State.Running && info.State.Pid > 0) this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
     } catch (e) {
       const error =
         statusCode(e) === 404

@@ -1,3 +1,5 @@
+import type { RootCause } from './root-cause.js';
+
 /**
  * The seam between Homeostat and the things it looks after. Every operation is asynchronous so
  * a driver that is not a local process (`docker`, later) fits the same interface. Adapters are
@@ -31,6 +33,8 @@ export type TargetStateChange =
       at: number;
       /** Docker targets: killed by the kernel's OOM killer (`confirmed`: OOMKilled or an `oom` event; `suspected`: exit 137 without either). */
       oom?: 'confirmed' | 'suspected';
+      /** Docker targets, unexpected deaths: the root cause read from the last log lines (see root-cause.ts). */
+      cause?: { rootCause: RootCause; evidence: string | null; diskUsedPct: number | null };
     }
   | { kind: 'start_failed'; error: string; restarts: number; at: number }
   /** The driver lost (or regained) what it drives the target through, e.g. the Docker engine. */

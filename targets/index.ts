@@ -28,3 +28,4 @@ export {
 } from './process-usage.js';
 export * from './errors.js';
 export { ChaosEndpoints, chaosEndpoints, DataServiceFaults } from './data-service-faults.js';
+export { rootCauseOf, diskUsedPct, DISK_FULL_PCT, type RootCause } from './root-cause.js';

@@ -1,4 +1,8 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerTargetSchema, type DockerTargetConfig } from '../targets/config.js';
 
@@ -53,14 +57,10 @@ export interface PrivateDockerd extends AsyncDisposable {
 }
 
 export async function privateDockerd(): Promise<PrivateDockerd> {
-  const { spawn } = await import('node:child_process');
-  const { mkdtempSync, rmSync, openSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'hs-dockerd-'));
   const socketPath = join(dir, 'docker.sock');
   const docker = new Docker({ socketPath });
-  let child: import('node:child_process').ChildProcess | null = null;
+  let child: ChildProcess | null = null;
   const start = async () => {
     const out = openSync(join(dir, 'dockerd.log'), 'a');
     child = spawn('dockerd', ['--host', `unix://${socketPath}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '--bridge', 'none', '--iptables=false', '--ip6tables=false', '--live-restore', '--log-level', 'warn'], { stdio: ['ignore', out, out] });
@@ -88,7 +88,6 @@ export async function privateDockerd(): Promise<PrivateDockerd> {
       const all = await docker.listContainers({ all: true }).catch(() => []);
       await Promise.all(all.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
       await stop();
-      const { spawnSync } = await import('node:child_process');
       spawnSync('umount', ['-l', join(dir, 'exec', 'netns', 'default')], { stdio: 'ignore' });
       try {
         rmSync(dir, { recursive: true, force: true });

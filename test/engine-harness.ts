@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import { ActionRequestData, EnvelopeSchema, subjects, type BusClient, type Envelope, type RunPhaseData } from '../bus/index.js';
 import { ACTION_REGISTRY } from '../handlers/index.js';
-import { parsePlaybook, PlaybookEngine, type ActionTraits, type LoadedPlaybook } from '../playbooks/index.js';
+import { parsePlaybook, PlaybookEngine, type ActionTraits, type EngineOptions, type LoadedPlaybook } from '../playbooks/index.js';
 import type { TestContext } from './setup.js';
 
 /** Actions the test remediator answers: the registry's (with their default risk; probes by request/reply) and test ones. */
@@ -46,7 +46,7 @@ export function playbooks(...yamls: string[]): LoadedPlaybook[] {
  * A real engine on the test nats-server, with a test remediator on `actions.>` that records each
  * request and answers as the test says (default: ok with an empty result).
  */
-export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[]): Promise<EngineHarness> {
+export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[], extra: Partial<EngineOptions> = {}): Promise<EngineHarness> {
   const engineBus = await ctx.connect('engine');
   const handler = await ctx.connect('handler');
   const monitor = await ctx.connect('monitor');
@@ -84,7 +84,7 @@ export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[]): Pr
     for (const w of [...waiters]) w(s);
   };
   for (const pattern of ['runs.>', 'events.playbook.>']) operator.nc.subscribe(pattern, { callback: (_err, msg) => record(msg.subject, msg.string()) });
-  const engine = new PlaybookEngine({ bus: engineBus, playbooks: pbs, log: ctx.log });
+  const engine = new PlaybookEngine({ bus: engineBus, playbooks: pbs, log: ctx.log, ...extra });
   engine.start();
   await Promise.all([engineBus.flush(), handler.flush(), operator.flush()]);
 

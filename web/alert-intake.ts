@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { eventProblem, publishDurable, subjects, type AlertEventData, type AlertmanagerPayload, type BusClient, type IncidentPayload } from '../bus/index.js';
+import { eventProblem, subjects, type AlertEventData, type AlertmanagerPayload, type DurablePublisher, type IncidentEnvelope, type IncidentPayload } from '../bus/index.js';
 import type { AlertLedger, IntakeRecord } from './alert-ledger.js';
 
 /** What one accepted alert became. */
@@ -22,14 +22,14 @@ export function alertEventId(key: string): string {
  */
 export class AlertIntake {
   constructor(
-    private readonly bus: BusClient,
+    private readonly publisher: DurablePublisher,
     private readonly ledger: AlertLedger,
     private readonly log: Logger,
   ) {}
 
-  /** Publishes every alert of an Alertmanager webhook body (in order); resolves once the stream stored each. */
+  /** Publishes every alert of an Alertmanager webhook body (all at once, answered in order); resolves once the stream stored each. */
   async alertmanager(body: AlertmanagerPayload): Promise<AcceptedAlert[]> {
-    const out: AcceptedAlert[] = [];
+    const out: Promise<AcceptedAlert>[] = [];
     for (const a of body.alerts) {
       const data: AlertEventData = {
         alertname: a.labels.alertname ?? '',
@@ -44,9 +44,9 @@ export class AlertIntake {
         receiver: body.receiver,
         groupKey: body.groupKey,
       };
-      out.push(await this.#publish(`alertmanager|${a.fingerprint}|${a.startsAt}|${a.status}`, data, a.labels.instance ?? a.labels.target));
+      out.push(this.#publish(`alertmanager|${a.fingerprint}|${a.startsAt}|${a.status}`, data, a.labels.instance ?? a.labels.target));
     }
-    return out;
+    return Promise.all(out);
   }
 
   /** Publishes one AegisOps incident as `events.alert.<alert_type>`; idempotent on `incident_id`. */
@@ -63,6 +63,23 @@ export class AlertIntake {
       origin: 'incident',
     };
     return this.#publish(`incident|${p.incident_id}`, data, p.container_name);
+  }
+
+  /** Publishes Homeostat's envelope form of an incident as `events.alert.<alertname>`; idempotent on the envelope's `id`. */
+  async envelope(e: IncidentEnvelope): Promise<AcceptedAlert> {
+    const d = e.data;
+    const data: AlertEventData = {
+      alertname: d.alertname,
+      status: d.status,
+      labels: { ...d.labels, alertname: d.alertname, ...(d.severity ? { severity: d.severity } : {}) },
+      annotations: d.annotations,
+      startsAt: d.startsAt ?? e.time,
+      endsAt: d.endsAt ?? '0001-01-01T00:00:00Z',
+      fingerprint: e.id,
+      generatorURL: '',
+      origin: 'envelope',
+    };
+    return this.#publish(`envelope|${e.id}`, data, e.target);
   }
 
   async #publish(key: string, data: AlertEventData, target: string | undefined): Promise<AcceptedAlert> {
@@ -84,7 +101,7 @@ export class AlertIntake {
     }
     const problem = eventProblem(subject, data);
     if (problem) throw new Error(problem); // the route's schema already holds; a mismatch is a bug here
-    const r = await publishDurable(this.bus, subject, `alert.${subject.slice('events.alert.'.length)}`, data, { id: eventId, target });
+    const r = await this.publisher.publish(subject, `alert.${subject.slice('events.alert.'.length)}`, data, { id: eventId, target });
     this.ledger.record(key, rec(r.duplicate));
     if (!r.duplicate) this.log.info({ subject, eventId, status: data.status, fingerprint: data.fingerprint }, 'alert taken in');
     return { subject, eventId, duplicate: r.duplicate };

@@ -1,7 +1,7 @@
 /** One alert or incident the intake took in, as `GET /alerts/recent` and `homeostat alerts` list it. */
 export interface IntakeRecord {
   time: string;
-  origin: 'alertmanager' | 'incident';
+  origin: 'alertmanager' | 'incident' | 'envelope';
   alertname: string;
   status: 'firing' | 'resolved';
   fingerprint: string;

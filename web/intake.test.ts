@@ -155,4 +155,38 @@ describe('alert intake over HTTP', () => {
     expect(await stored()).toBe(1);
     expect((await post('/incidents', { ...inc, incident_id: undefined })).status).toBe(400);
   });
+
+  it("takes in Homeostat's own envelope form on POST /incidents, idempotent on its id; a wrong subject or shape is refused and dead-lettered", async () => {
+    await using ctx = await setup();
+    const { post, stored } = await startIntake(ctx);
+    const op = await ctx.connect('operator');
+    const got = nextMessage<{ alertname: string; status: string; labels: Record<string, string>; annotations: Record<string, string>; origin: string; fingerprint: string }>(op, 'events.alert.disk_full');
+    const dead: string[] = [];
+    op.nc.subscribe('deadletter.>', { callback: (_e, m) => void dead.push(m.json<{ data: { reason: string } }>().data.reason) });
+    await op.flush();
+    const env = {
+      id: 'ev-7f3a', type: 'alert.disk_full', source: 'cron-checker', time: '2026-12-02T10:00:00Z', subject: 'events.alert.disk_full', target: 'db',
+      data: { alertname: 'disk_full', severity: 'warning', labels: { mount: '/var' }, annotations: { summary: '/var at 97 %' } },
+    };
+    const r = await post('/incidents', env);
+    expect(r.status).toBe(202);
+    expect(await r.json()).toMatchObject({ accepted: 1, duplicates: 0, events: [{ subject: 'events.alert.disk_full' }] });
+    const ev = await got;
+    expect(ev.target).toBe('db');
+    expect(ev.data).toMatchObject({ alertname: 'disk_full', status: 'firing', origin: 'envelope', fingerprint: 'ev-7f3a', labels: { alertname: 'disk_full', severity: 'warning', mount: '/var' }, annotations: { summary: '/var at 97 %' } });
+    // the same id again (even with other fields) publishes nothing
+    expect(await (await post('/incidents', { ...env, time: '2026-12-02T10:01:00Z' })).json()).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(await stored()).toBe(1);
+
+    const wrongSubject = await post('/incidents', { ...env, id: 'ev-2', subject: 'events.target.exited' });
+    expect(wrongSubject.status).toBe(400);
+    expect((await wrongSubject.json()) as { error: string }).toMatchObject({ error: expect.stringContaining('is not events.alert.disk_full') as unknown });
+    const noName = await post('/incidents', { ...env, id: 'ev-3', data: { severity: 'warning' } });
+    expect(noName.status).toBe(400);
+    expect((await noName.json()) as { error: string }).toMatchObject({ error: expect.stringContaining('data.alertname') as unknown });
+    expect(await stored()).toBe(1);
+    await op.flush();
+    for (let end = Date.now() + 5000; dead.length < 2 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+    expect(dead).toEqual([expect.stringContaining('is not events.alert.disk_full'), expect.stringContaining('data.alertname')]);
+  });
 });

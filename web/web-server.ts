@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AlertmanagerPayload, describeZodError, IncidentPayload, type BusClient } from '../bus/index.js';
+import { AlertmanagerPayload, describeZodError, DurablePublisher, IncidentEnvelope, IncidentPayload, subjects, type BusClient } from '../bus/index.js';
 import { AlertIntake } from './alert-intake.js';
 import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
 import { dashboardAllows, registerDashboard, type DashboardOptions } from './dashboard-routes.js';
@@ -50,7 +50,9 @@ declare module 'fastify' {
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const log = o.log.child({ component: 'web' });
   const ledger = new AlertLedger(o.ledger);
-  const intake = new AlertIntake(o.bus, ledger, log);
+  // one reply subscription for every stream acknowledgement; a turn's publishes go out in one write
+  const publisher = new DurablePublisher(o.bus);
+  const intake = new AlertIntake(publisher, ledger, log);
   const stats = { unauthorized: 0, refused: 0 };
   const app = Fastify({ bodyLimit: o.bodyLimit ?? 1024 * 1024, loggerInstance: log, logController: new LogController({ disableRequestLogging: true }) });
 
@@ -119,6 +121,21 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
 
   app.post('/incidents', async (req, reply) => {
+    const body = req.body as Record<string, unknown> | null;
+    // Homeostat's envelope form: told apart by its `data` object
+    if (body && typeof body === 'object' && typeof body.data === 'object' && body.data !== null) {
+      const env = IncidentEnvelope.safeParse(body);
+      let reason = env.success ? null : `not a Homeostat envelope (id, type, source, time, data: { alertname, … }): ${describeZodError(env.error)}`;
+      if (env.success && env.data.subject !== undefined && env.data.subject !== subjects.alert(env.data.data.alertname)) {
+        reason = `subject "${env.data.subject}" is not ${subjects.alert(env.data.data.alertname)}, the subject of data.alertname`;
+      }
+      if (!env.success || reason) {
+        deadletter(req, reason!, req.rawBody);
+        return reply.code(400).send({ error: reason });
+      }
+      const e = await intake.envelope(env.data);
+      return reply.code(202).send({ accepted: e.duplicate ? 0 : 1, duplicates: e.duplicate ? 1 : 0, events: [e] });
+    }
     const parsed = IncidentPayload.safeParse(req.body);
     if (!parsed.success) {
       const reason = `not an incident (incident_id, container_name, alert_type, severity, logs, timestamp): ${describeZodError(parsed.error)}`;
@@ -145,5 +162,8 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);
-  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, stream, close: () => app.close() };
+  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, stream, close: async () => {
+      await app.close();
+      publisher.close();
+    } };
 }

@@ -1,0 +1,2 @@
+/** Telemetry: the OpenTelemetry SDK (traces over OTLP/HTTP) and the Prometheus metrics. */
+export { startTracing, runningTracing, type Tracing, type TracingOptions } from './tracing-sdk.js';
