@@ -69,7 +69,7 @@ export interface DashboardState {
   targetEvents: Map<string, EventView>;
   seen: Set<string>;
   received: number;
-  /** Receipt time (page clock) minus envelope time of the last {@link LAG_KEPT} messages (a ring): the live latency. */
+  /** Receipt time (page clock) minus envelope time of the last {@link LAG_KEPT} live messages (a ring; replays not counted). */
   lagMs: number[];
   lagNext: number;
 }
@@ -129,7 +129,7 @@ export function apply(s: DashboardState, item: BusItem, now = Date.now()): void 
   if (s.seen.size > MAX_SEEN) s.seen = new Set([...s.seen].slice(-MAX_SEEN / 2));
   s.received++;
   const lag = now - Date.parse(env.time);
-  if (Number.isFinite(lag)) {
+  if (item.live && Number.isFinite(lag)) {
     s.lagMs[s.lagNext] = lag;
     s.lagNext = (s.lagNext + 1) % LAG_KEPT;
   }

@@ -3,6 +3,8 @@ export interface BusItem {
   id: string;
   subject: string;
   envelope: { id: string; type: string; source: string; time: string; target?: string; data: unknown };
+  /** Published after this stream opened (not a replay of kept messages): its latency is meaningful. */
+  live: boolean;
 }
 
 export type ConnectionState = { kind: 'connecting'; attempt: number } | { kind: 'live'; since: number } | { kind: 'disconnected'; retryInMs: number; reason: string };
@@ -27,6 +29,7 @@ export class LiveConnection {
   #attempt = 0;
   #queue: BusItem[] = [];
   #frame: ReturnType<typeof setTimeout> | undefined;
+  #liveAfter = Infinity;
 
   constructor(
     private readonly url: string,
@@ -103,6 +106,7 @@ export class LiveConnection {
       else if (field === 'data') data.push(value);
     }
     if (event === 'hello') {
+      this.#liveAfter = (JSON.parse(data.join('\n')) as { lastSeq: number }).lastSeq;
       this.#attempt = 0;
       this.h.onState({ kind: 'live', since: Date.now() });
     } else if (event === 'reset') {
@@ -110,8 +114,8 @@ export class LiveConnection {
       this.h.onReset((JSON.parse(data.join('\n')) as { reason: string }).reason);
     } else if (event === 'bus' && id) {
       this.lastEventId = id;
-      const body = JSON.parse(data.join('\n')) as Omit<BusItem, 'id'>;
-      this.#queue.push({ id, ...body });
+      const body = JSON.parse(data.join('\n')) as Omit<BusItem, 'id' | 'live'>;
+      this.#queue.push({ id, ...body, live: Number(id.slice(id.lastIndexOf('-') + 1)) > this.#liveAfter });
       this.#frame ??= setTimeout(() => this.#flush(), 16);
     }
   }

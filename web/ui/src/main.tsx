@@ -9,6 +9,9 @@ import { RunsView } from './runs-view';
 import { ScorecardsView } from './scorecard-chart';
 import './style.css';
 
+/** Messages after which the snapshot (targets, incidents, runbook) is stale. */
+const SNAPSHOT_CHANGES = /^(events\.(target|heartbeat|container|redis|postgres)\.|runs\.[^.]+\.(resolved|failed|stopped)$)/;
+
 const TABS = ['runs', 'targets', 'incidents', 'runbook', 'scorecards'] as const;
 type Tab = (typeof TABS)[number];
 
@@ -32,6 +35,7 @@ function App() {
   const [now, setNow] = useState(Date.now());
 
   useEffect(() => {
+    let refreshSoon: ReturnType<typeof setTimeout> | undefined;
     const refresh = async () => {
       try {
         const snap = await loadSnapshot();
@@ -47,6 +51,8 @@ function App() {
       onItems: (items) => {
         const t = Date.now();
         for (const i of items) apply(state.current, i, t);
+        // targets and incidents come from the snapshot: read it again (at most every 2 s) when they change
+        if (items.some((i) => SNAPSHOT_CHANGES.test(i.subject))) refreshSoon ??= setTimeout(() => void refresh().finally(() => (refreshSoon = undefined)), 2000);
         rerender(0);
       },
       onReset: () => void refresh(),
@@ -60,6 +66,7 @@ function App() {
       live.stop();
       clearInterval(tick);
       clearInterval(poll);
+      clearTimeout(refreshSoon);
     };
   }, []);
 
