@@ -31,6 +31,7 @@ const Env = z.object({
   HOMEOSTAT_PLAYBOOKS: z.string().optional(),
   HOMEOSTAT_ACL: z.string().optional(),
   HOMEOSTAT_MONITORS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOMEOSTAT_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   HOMEOSTAT_ACL_MONITOR: z.string().optional(),
@@ -86,6 +87,8 @@ export interface Settings {
   databaseUrl?: string;
   /** Where the embedded store keeps its data: `$HOMEOSTAT_HOME/store`. */
   storeDir: string;
+  /** OTLP/HTTP endpoint for traces (`OTEL_EXPORTER_OTLP_ENDPOINT`); tracing is off when unset. */
+  otlpEndpoint?: string;
 }
 
 /** Reads the environment once into a frozen settings object. No other module reads process.env. */
@@ -119,5 +122,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     chaosActors: Object.freeze(e.HOMEOSTAT_CHAOS_ACTORS),
     databaseUrl: e.DATABASE_URL || undefined,
     storeDir: join(resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')), 'store'),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
 }

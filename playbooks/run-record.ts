@@ -38,6 +38,8 @@ export interface RunRecord {
   /** Matching events that arrived while this run was active and were attached to it. */
   attached: number;
   reason?: string;
+  /** The OpenTelemetry trace of the run (and of the event that started it), when tracing is on. */
+  traceId?: string;
   /** Set while the run waits for an operator. */
   awaitingApproval?: { step: string; action: string; params: unknown; expiresAt: number };
 }

@@ -45,7 +45,8 @@ import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type A
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
 import { ensureIntakeToken, startWebServer, type WebServer } from '../web/index.js';
-import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
+import { HistoryService, openStore, Recorder, type Store, type TargetImpact } from '../store/index.js';
+import { BusMetrics } from '../telemetry/index.js';
 
 export interface StackOptions {
   settings: Readonly<Settings>;
@@ -99,6 +100,12 @@ export interface Stack {
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
+}
+
+/** A target's downtime cost per minute and manual MTTR (its `impact` in targets.yaml). */
+function impactOf(targets: readonly TargetConfig[], name: string): TargetImpact | undefined {
+  const i = targets.find((t) => t.name === name)?.impact;
+  return i ? { costPerMinute: i.costPerMinute, manualMttrMs: i.manualMttr } : undefined;
 }
 
 /**
@@ -205,7 +212,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => st.close());
       const recorderBus = await BusClient.connect(credentials('recorder'), 'recorder', log);
       cleanups.push(() => recorderBus.close());
-      const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }) });
+      const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }), impact: (target) => impactOf(targets, target) });
       await rec.start();
       cleanups.push(() => rec.stop());
       new HistoryService(recorderBus, st, log.child({ component: 'history' })).start();
@@ -233,7 +240,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.web ?? true) {
       const intakeBus = await BusClient.connect(credentials('intake'), 'intake', log);
       cleanups.push(() => intakeBus.close());
-      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort });
+      const metrics = new BusMetrics({ bus: intakeBus, impact: (t) => impactOf(targets, t), storeQueueDepth: () => recorder?.stats().queued });
+      metrics.start();
+      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, metrics });
       cleanups.push(() => w.close());
       cleanups.push(startHeartbeat(intakeBus, 'intake', beatMs));
       writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile }) + '\n', { mode: 0o600 });

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AlertmanagerPayload, describeZodError, IncidentPayload, type BusClient } from '../bus/index.js';
+import { AlertmanagerPayload, describeZodError, IncidentPayload, inSpan, SpanKind, type BusClient } from '../bus/index.js';
 import { AlertIntake } from './alert-intake.js';
 import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
 import { WebError } from './errors.js';
@@ -17,6 +17,8 @@ export interface WebServerOptions {
   /** Largest accepted body in bytes (default 1 MiB); a larger one is answered 413. */
   bodyLimit?: number;
   ledger?: AlertLedgerOptions;
+  /** Serves `GET /metrics` (Prometheus text format, no token: loopback only) from this scrape. */
+  metrics?: { scrape(): Promise<{ contentType: string; body: string }> };
 }
 
 export interface WebServer {
@@ -38,7 +40,7 @@ declare module 'fastify' {
 
 /**
  * Starts the stack's one HTTP server on 127.0.0.1: `GET /healthz` (no token), `POST /alerts/alertmanager`,
- * `POST /incidents` and `GET /alerts/recent` (bearer token). JSON only; bodies over the limit get 413;
+ * `POST /incidents` and `GET /alerts/recent` (bearer token), and `GET /metrics` when given a scrape (no token). JSON only; bodies over the limit get 413;
  * malformed or wrong-version bodies get 400 and go, bounded, to `deadletter.intake` with the reason.
  */
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
@@ -69,7 +71,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' && req.url === '/healthz') return;
+    if (req.method === 'GET' && (req.url === '/healthz' || (o.metrics && req.url === '/metrics'))) return;
     if (!tokenMatches(req.headers.authorization, o.token)) {
       stats.unauthorized++;
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized: send Authorization: Bearer <token> (homeostat creds intake)' });
@@ -89,6 +91,18 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
 
   app.get('/healthz', async () => ({ ok: true, bus: !o.bus.isClosed }));
 
+  if (o.metrics) {
+    const m = o.metrics;
+    app.get('/metrics', async (_req, reply) => {
+      const s = await m.scrape();
+      return reply.header('content-type', s.contentType).send(s.body);
+    });
+  }
+
+  /** An intake request as a SERVER span: the events it publishes (and the runs they start) are its children. */
+  const traced = <R>(route: string, fn: () => Promise<R>) =>
+    inSpan(`POST ${route}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'http.route': route, 'homeostat.component': 'intake' } }, fn);
+
   app.post('/alerts/alertmanager', async (req, reply) => {
     const parsed = AlertmanagerPayload.safeParse(req.body);
     if (!parsed.success) {
@@ -96,7 +110,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       deadletter(req, reason, req.rawBody);
       return reply.code(400).send({ error: reason });
     }
-    const events = await intake.alertmanager(parsed.data);
+    const events = await traced('/alerts/alertmanager', () => intake.alertmanager(parsed.data));
     if (parsed.data.truncatedAlerts > 0) log.warn({ truncatedAlerts: parsed.data.truncatedAlerts, groupKey: parsed.data.groupKey }, 'Alertmanager truncated alerts of this group (raise max_alerts in webhook_configs)');
     return reply.code(202).send({ accepted: events.filter((e) => !e.duplicate).length, duplicates: events.filter((e) => e.duplicate).length, truncatedAlerts: parsed.data.truncatedAlerts, events });
   });
@@ -108,7 +122,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       deadletter(req, reason, req.rawBody);
       return reply.code(400).send({ error: reason });
     }
-    const e = await intake.incident(parsed.data);
+    const e = await traced('/incidents', () => intake.incident(parsed.data));
     return reply.code(202).send({ accepted: e.duplicate ? 0 : 1, duplicates: e.duplicate ? 1 : 0, events: [e] });
   });
 
