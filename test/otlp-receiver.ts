@@ -48,7 +48,8 @@ export class OtlpReceiver {
         this.requests++;
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportTraceServiceRequest;
         for (const rs of body.resourceSpans ?? []) {
-          const service = String(attrs(rs.resource?.attributes)['service.name'] ?? '');
+          const name = attrs(rs.resource?.attributes)['service.name'];
+          const service = typeof name === 'string' ? name : '';
           for (const ss of rs.scopeSpans ?? [])
             for (const s of ss.spans ?? [])
               this.spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, kind: s.kind, attributes: attrs(s.attributes) });
