@@ -70,6 +70,8 @@ export const RunPhaseData = z.object({
   reason: z.string().optional(),
   durationMs: z.number().optional(),
   detail: z.record(z.string(), z.unknown()).optional(),
+  /** The OpenTelemetry trace the run belongs to (the incident's trace), when tracing is on. */
+  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 export type RunPhaseData = z.infer<typeof RunPhaseData>;
 

@@ -55,6 +55,12 @@ export function activeTraceId(): string | undefined {
   return sc && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
 }
 
+/** A span's trace id, when it is a real (sampled or received) one; undefined with tracing off. */
+export function traceIdOf(span: Span): string | undefined {
+  const sc = span.spanContext();
+  return trace.isSpanContextValid(sc) ? sc.traceId : undefined;
+}
+
 /** Attributes after OpenTelemetry's messaging conventions for one NATS message. */
 export function messagingAttributes(subject: string, operation: 'send' | 'receive' | 'process', extra: { messageId?: string; consumerGroup?: string } = {}): Attributes {
   return {

@@ -5,6 +5,7 @@ import { ActionServer, ACTION_REGISTRY, IdempotencyLedger, notifySend, servedAct
 import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal } from '../playbooks/index.js';
 import { openDiagnoser } from '../diagnosis/index.js';
 import { CliError } from './errors.js';
+import { runningTracing } from '../telemetry/index.js';
 
 function ownCredentials(settings: Readonly<Settings>, what: string): Credentials {
   if (!settings.natsUrl) throw new CliError(`the ${what} needs NATS_URL (and HOMEOSTAT_NATS_USER / HOMEOSTAT_NATS_PASSWORD of its role)`);
@@ -18,7 +19,9 @@ function onSignals(log: Logger, stop: () => Promise<void>): void {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    void stop().finally(() => process.exit(0));
+    void stop()
+      .then(() => runningTracing()?.shutdown())
+      .finally(() => process.exit(0));
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));

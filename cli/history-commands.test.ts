@@ -25,10 +25,11 @@ describe('history commands (embedded store)', () => {
     await store.saveIncident({
       id: 'inc0000000001', target: 'worker-1', family: 'heartbeat', signature: 'events.heartbeat.missed', status: 'resolved', openedAt: at(0),
       updatedAt: at(3), lastEventAt: at(0), resolvedAt: at(3), mttrMs: 3000, eventCount: 1, runCount: 1, reopened: 0, errorLogs: [], metrics: {},
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736', downtimeMs: 3000, downtimeAvoidedMs: 1_797_000, downtimeCost: 0.25, costAvoided: 149.75,
     });
     await store.saveRun({
       id: 'run0000000001abc', incidentId: 'inc0000000001', playbook: 'heartbeat-restart', target: 'worker-1', eventId: 'ev1',
-      signature: 'events.heartbeat.missed', status: 'resolved', reason: null, startedAt: at(1), endedAt: at(3), durationMs: 2000,
+      signature: 'events.heartbeat.missed', status: 'resolved', reason: null, startedAt: at(1), endedAt: at(3), durationMs: 2000, traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     });
     await store.saveStep({
       runId: 'run0000000001abc', seq: 1, step: 'restart', action: 'process.restart', params: { target: 'worker-1' }, status: 'ok', error: null,
@@ -45,7 +46,10 @@ describe('history commands (embedded store)', () => {
     expect(one).toMatch(/status\s+resolved/);
     expect(one).toMatch(/1\s+restart\s+process.restart\s+ok\s+1\s+0\s+812 ms\s+unhealthy → healthy/);
     expect(one).toContain('--- step 1 restart stdout ---\nrestarted worker-1');
-    expect(await cli('incidents')).toMatch(/inc000000000\s+2026-01-01 00:00:00Z\s+worker-1\s+heartbeat\s+resolved\s+1\s+1\s+3.0 s/);
+    const incidents = await cli('incidents');
+    expect(incidents).toMatch(/inc000000000\s+2026-01-01 00:00:00Z\s+worker-1\s+heartbeat\s+resolved\s+1\s+1\s+3.0 s\s+3.0 s\s+0.25\s+29.9 min\s+149.75\s+events.heartbeat.missed\s+4bf92f3577b34da6a3ce929d0e0e4736/);
+    expect(incidents).toMatch(/downtime 3.0 s in 1 recovered incident\(s\), 29.9 min avoided against manual repair; cost 0.25, saved 149.75/);
+    expect(one).toMatch(/trace\s+4bf92f3577b34da6a3ce929d0e0e4736/);
     expect(await cli('runbook')).toMatch(/events.heartbeat.missed\s+heartbeat-restart\s+1\s+1\s+0\s+0\s+100%\s+2.0 s\s+resolved/);
   });
 

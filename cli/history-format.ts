@@ -53,13 +53,24 @@ function formatActionRecords(actions: ActionRecord[]): string {
   return out.length ? `\n${out.join('\n')}\n` : '';
 }
 
+const money = (n: number | null | undefined) => (n === null || n === undefined ? '-' : n.toFixed(2));
+
+/** The incidents, then what their downtime cost and what healing them avoided, when targets declare an `impact`. */
 export function formatIncidents(incidents: IncidentRecord[], color: boolean): string {
   if (!incidents.length) return 'no incidents recorded\n';
-  return table(
-    ['INCIDENT', 'OPENED', 'TARGET', 'FAMILY', 'STATUS', 'EVENTS', 'RUNS', 'MTTR', 'SIGNATURE'],
-    incidents.map((i) => [shortId(i.id), time(i.openedAt), i.target, i.family, i.status + (i.reopened ? ` (reopened ${i.reopened}×)` : ''), i.eventCount, i.runCount, duration(i.mttrMs), i.signature]),
+  const text = table(
+    ['INCIDENT', 'OPENED', 'TARGET', 'FAMILY', 'STATUS', 'EVENTS', 'RUNS', 'MTTR', 'DOWNTIME', 'COST', 'AVOIDED', 'SAVED', 'SIGNATURE', 'TRACE'],
+    incidents.map((i) => [
+      shortId(i.id), time(i.openedAt), i.target, i.family, i.status + (i.reopened ? ` (reopened ${i.reopened}×)` : ''), i.eventCount, i.runCount, duration(i.mttrMs),
+      duration(i.downtimeMs), money(i.downtimeCost), duration(i.downtimeAvoidedMs), money(i.costAvoided), i.signature, i.traceId ?? '-',
+    ]),
     color,
   );
+  const sum = (f: (i: IncidentRecord) => number | null) => incidents.reduce((n, i) => n + (f(i) ?? 0), 0);
+  const priced = incidents.some((i) => i.downtimeCost !== null);
+  return `${text}downtime ${duration(sum((i) => i.downtimeMs))} in ${incidents.filter((i) => i.downtimeMs !== null).length} recovered incident(s)` +
+    (incidents.some((i) => i.downtimeAvoidedMs !== null) ? `, ${duration(sum((i) => i.downtimeAvoidedMs))} avoided against manual repair` : '') +
+    (priced ? `; cost ${money(sum((i) => i.downtimeCost))}, saved ${money(sum((i) => i.costAvoided))}` : '') + '\n';
 }
 
 export function formatRuns(runs: RunSummary[], color: boolean): string {
@@ -94,6 +105,7 @@ export function formatRunDetail(d: RunDetail, color: boolean): string {
     `duration   ${duration(r.durationMs)}`,
     `event      ${r.signature ?? '-'} ${r.eventId ? `(${r.eventId})` : ''}`.trimEnd(),
     `incident   ${d.incident ? `${d.incident.id} (${d.incident.status}, ${d.incident.eventCount} events, MTTR ${duration(d.incident.mttrMs)})` : '-'}`,
+    `trace      ${r.traceId ?? d.incident?.traceId ?? '-'}`,
     '',
   ];
   let text = lines.join('\n') + '\n';

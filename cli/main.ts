@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigFileError, formatProblem, loadSettings, SettingsError } from '../config/index.js';
+import { runningTracing, startTracing } from '../telemetry/index.js';
 import { BusError } from '../bus/index.js';
 import { ACTION_CATALOGUE } from '../handlers/index.js';
 import { loadPlaybookFile } from '../playbooks/index.js';
@@ -63,6 +64,13 @@ const program = new Command()
   .description('A self-healing layer for the services a team runs.')
   .showHelpAfterError();
 
+/** Commands that run components: each starts the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is set, named after the component. */
+const TRACED_COMMANDS: Record<string, string> = { up: 'homeostat', engine: 'homeostat-engine', handler: 'homeostat-handler', 'chaos-agent': 'homeostat-chaos-agent', 'acl-monitor': 'homeostat-acl-monitor', stress: 'homeostat-stress' };
+program.hook('preAction', (_root, action) => {
+  const serviceName = TRACED_COMMANDS[action.name()];
+  if (serviceName && settings.otlpEndpoint) startTracing({ endpoint: settings.otlpEndpoint, serviceName, log: createLogger(settings) });
+});
+
 program
   .command('up')
   .description('run the stack in the foreground: nats-server, monitors, engine, handlers, chaos agent, targets')
@@ -88,6 +96,7 @@ program
       stopping = true;
       log.info({ signal: sig }, 'stopping');
       await stack.stop();
+      await runningTracing()?.shutdown();
       reaper.disarm();
       lock.release();
       log.flush();

@@ -10,7 +10,7 @@ import { resolveRunId } from './run-id-prefix.js';
 const log = pino({ level: 'silent' });
 const at = new Date(Date.UTC(2026, 0, 1));
 const run = (id: string, status: RunRecord['status']): RunRecord => ({
-  id, incidentId: null, playbook: 'gated', target: 'redis-1', eventId: null, signature: null, status, reason: null, startedAt: at, endedAt: null, durationMs: null,
+  id, incidentId: null, playbook: 'gated', target: 'redis-1', eventId: null, signature: null, status, reason: null, startedAt: at, endedAt: null, durationMs: null, traceId: null,
 });
 
 describe('run id prefixes (approve / reject)', () => {

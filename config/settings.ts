@@ -32,6 +32,7 @@ const Env = z.object({
   HOMEOSTAT_PLAYBOOKS: z.string().optional(),
   HOMEOSTAT_ACL: z.string().optional(),
   HOMEOSTAT_MONITORS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   HOMEOSTAT_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   HOMEOSTAT_ACL_MONITOR: z.string().optional(),
@@ -97,6 +98,8 @@ export interface Settings {
   databaseUrl?: string;
   /** Where the embedded store keeps its data: `$HOMEOSTAT_HOME/store`. */
   storeDir: string;
+  /** OTLP/HTTP endpoint for traces (`OTEL_EXPORTER_OTLP_ENDPOINT`); tracing is off when unset. */
+  otlpEndpoint?: string;
   /** The LLM providers (diagnosis/): a providers file, or one provider from HOMEOSTAT_LLM_*; keys never serialised. */
   llm: LlmEnv;
 }
@@ -162,5 +165,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     databaseUrl: e.DATABASE_URL || undefined,
     storeDir: join(resolve(e.HOMEOSTAT_HOME ?? join(homedir(), '.homeostat')), 'store'),
     llm: llmEnv(e, env),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Msg } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { ActionRequestData, describeZodError, DURABLE_STREAMS, DurableConsumer, ensureStream, subjects, type ActionResultData, type BusClient, type Envelope } from '../bus/index.js';
+import { ActionRequestData, describeZodError, failSpan, inSpan, messagingAttributes, SpanKind, DURABLE_STREAMS, DurableConsumer, ensureStream, subjects, type ActionResultData, type BusClient, type Envelope } from '../bus/index.js';
 import type { ActionHandler } from './action.js';
 import type { IdempotencyLedger, RecordedResult } from './idempotency-ledger.js';
 import { HandlerError, InvalidParamsError, UnknownActionError } from './errors.js';
@@ -73,7 +73,7 @@ export class ActionServer {
   async #answerProbe(env: Envelope<ActionRequestData>, msg: Msg): Promise<void> {
     const req = env.data;
     const log = this.log.child({ actionId: req.actionId, runId: req.runId, target: req.target, action: req.action });
-    const r = await this.#execute(req, msg.subject.replace(/\.probe$/, ''), log);
+    const r = await this.#traced('probe', env, msg.subject, () => this.#execute(req, msg.subject.replace(/\.probe$/, ''), log));
     const res: ActionResultData = { ...r, actionId: req.actionId };
     if (!this.bus.respond(msg, 'action.result', res)) log.warn('probe request without a reply inbox; not answered');
     log.debug({ status: res.status, durationMs: res.durationMs }, 'probe answered');
@@ -99,6 +99,22 @@ export class ActionServer {
     await this.#consumer?.stop();
   }
 
+  /** One action or probe as a CONSUMER span (child of the engine's step span the request carried). */
+  #traced(kind: 'action' | 'probe', env: Envelope<ActionRequestData>, subject: string, run: () => Promise<RecordedResult>): Promise<RecordedResult> {
+    const req = env.data;
+    const attributes = {
+      ...messagingAttributes(subject, 'process', { messageId: env.id, consumerGroup: 'handlers' }),
+      'homeostat.action': req.action, 'homeostat.action.id': req.actionId, 'homeostat.component': this.bus.component,
+      ...(req.runId ? { 'homeostat.run.id': req.runId } : {}), ...(req.target ? { 'homeostat.target': req.target } : {}),
+    };
+    return inSpan(`${kind} ${req.action}`, { kind: SpanKind.CONSUMER, attributes }, async (span) => {
+      const r = await run();
+      span.setAttributes({ 'homeostat.action.status': r.status, 'homeostat.action.duration_ms': r.durationMs });
+      if (r.status !== 'ok') failSpan(span, r.error?.message ?? r.status);
+      return r;
+    });
+  }
+
   async #handle(env: Envelope<ActionRequestData>): Promise<void> {
     const req = env.data;
     const log = this.log.child({ actionId: req.actionId, runId: req.runId, target: req.target, action: req.action, key: req.idempotencyKey });
@@ -114,10 +130,10 @@ export class ActionServer {
       return;
     }
     if (this.#ledger && req.idempotencyKey) {
-      const { result, replayed } = await this.#ledger.once(req.idempotencyKey, () => this.#execute(req, env.subject, log));
+      const { result, replayed } = await this.#ledger.once(req.idempotencyKey, () => this.#traced('action', env, env.subject ?? '', () => this.#execute(req, env.subject, log)));
       publish(result, replayed);
     } else {
-      publish(await this.#execute(req, env.subject, log), false);
+      publish(await this.#traced('action', env, env.subject ?? '', () => this.#execute(req, env.subject, log)), false);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { ApprovalData, makeEnvelope, runIdsByPrefix, subjects, type BusClient, type ControlReplyData, type Envelope } from '../bus/index.js';
+import { ApprovalData, runIdsByPrefix, subjects, type BusClient, type ControlReplyData, type Envelope } from '../bus/index.js';
 
 /** An operator's answer to an approval request, or the timeout that counts as a rejection. */
 export type ApprovalDecision =
@@ -14,7 +14,7 @@ interface Waiting {
 
 /** Answers a NATS request (when the sender asked for an answer) with a {@link ControlReplyData}. */
 export function replyTo(bus: BusClient, msg: Msg, reply: ControlReplyData): void {
-  if (msg.reply) msg.respond(JSON.stringify(makeEnvelope('control.reply', bus.component, reply)));
+  bus.respond(msg, 'control.reply', reply);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { subjects, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
+import { failSpan, messagingAttributes, SpanKind, startSpan, subjects, traceIdOf, withSpan, inSpan, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import type { RunOutcome, RunRecord, StepRecord, StepStage } from './run-record.js';
@@ -36,6 +36,7 @@ export class RunExecutor {
   readonly #ctx: StepContext;
   readonly #log: Logger;
   readonly #done: { step: AnyStep; record: StepRecord }[] = [];
+  readonly #event: Envelope<unknown>;
 
   constructor(
     private readonly d: RunExecutorDeps,
@@ -47,6 +48,7 @@ export class RunExecutor {
   ) {
     this.#log = d.log.child({ runId: run.runId, eventId: event.id, target: run.target, playbook: run.playbook });
     this.#ctx = { event, steps: {} };
+    this.#event = event;
     this.#steps = new StepRunner({
       bus: d.bus, approvals: d.approvals, pb, run, log: this.#log, phase: (p, e) => this.#phase(p, e), journal: d.journal, diagnosis: d.diagnosis,
       resume: resume ? { steps: [...resume.steps], inflight: resume.inflight } : undefined,
@@ -58,14 +60,37 @@ export class RunExecutor {
     this.d.bus.publish(
       subjects.run(r.runId, phase),
       `run.${phase}`,
-      { runId: r.runId, playbook: r.playbook, target: r.target, eventId: r.eventId, ...extra },
+      { runId: r.runId, playbook: r.playbook, target: r.target, eventId: r.eventId, ...(r.traceId ? { traceId: r.traceId } : {}), ...extra },
       { target: r.target },
     );
   }
 
-  /** Runs to the end; never throws. */
+  /**
+   * Runs to the end; never throws. The run is one span (a CONSUMER span processing the event, child
+   * of the detection span the event carried), its steps children of it.
+   */
   async execute(): Promise<void> {
-    const ev = this.#ctx.event as Envelope<unknown>;
+    const ev = this.#event;
+    const span = startSpan(`run ${this.run.playbook}`, {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        ...messagingAttributes(ev.subject ?? '', 'process', { messageId: ev.id, consumerGroup: 'engine' }),
+        'homeostat.run.id': this.run.runId, 'homeostat.playbook': this.run.playbook, 'homeostat.target': this.run.target, 'homeostat.resumed': Boolean(this.resume),
+      },
+    });
+    const traceId = traceIdOf(span);
+    if (traceId) this.run.traceId = traceId;
+    try {
+      await withSpan(span, () => this.#execute());
+    } finally {
+      span.setAttribute('homeostat.run.outcome', this.run.status);
+      if (this.run.status !== 'resolved') failSpan(span, this.run.reason ?? this.run.status);
+      span.end();
+    }
+  }
+
+  async #execute(): Promise<void> {
+    const ev = this.#event;
     // the triggering event's subject and time: what a lifecycle notification says was received, and its family
     const detail = { priority: this.pb.playbook.priority, file: this.pb.file, ...(ev.subject ? { event: ev.subject } : {}), eventTime: ev.time };
     if (this.resume) {
@@ -138,7 +163,12 @@ export class RunExecutor {
   }
 
   async #one(step: AnyStep, stage: StepStage): Promise<{ record: StepRecord; stop?: string }> {
-    const out = await this.#steps.run(step, this.#ctx, stage);
+    const out = await inSpan(`step ${step.id}`, { attributes: { 'homeostat.step.id': step.id, 'homeostat.step.stage': stage, ...(step.action ? { 'homeostat.action': step.action } : {}), ...(step.verify ? { 'homeostat.probe': step.verify.probe } : {}) } }, async (span) => {
+      const o = await this.#steps.run(step, this.#ctx, stage);
+      span.setAttributes({ 'homeostat.step.status': o.record.status, 'homeostat.step.attempts': o.record.attempts });
+      if (o.record.status === 'failed' || o.record.status === 'rejected') failSpan(span, o.record.error ?? o.record.status);
+      return o;
+    });
     const rec = out.record;
     this.run.steps.push(rec);
     this.#ctx.steps[step.id] = { status: rec.status, result: rec.result };

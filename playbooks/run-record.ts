@@ -44,6 +44,8 @@ export interface RunRecord {
   llm?: { triageRunId: string; approval: 'required' | 'auto'; reason: string; confidence: number; rootCause: string; approvalTimeoutMs: number };
   /** Set by a `diagnose` step that chose a playbook: the engine starts it when this run resolves. */
   chosen?: { playbook: string; decision: LlmDecision; answer: DiagnosisAnswer };
+  /** The OpenTelemetry trace of the run (and of the event that started it), when tracing is on. */
+  traceId?: string;
   /** Set while the run waits for an operator. */
   awaitingApproval?: { step: string; action: string; params: unknown; expiresAt: number };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ActionResultData, newId, NoRespondersError, RequestTimeoutError, subjects, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
+import { ActionResultData, inSpan, newId, NoRespondersError, RequestTimeoutError, subjects, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import { runDiagnoseStep, type DiagnosisContext } from './diagnose-step.js';
 import { evaluateBool } from './expression.js';
@@ -141,7 +141,12 @@ export class StepRunner {
         detail: { action, params, risk: 'risk' in step ? (step.risk ?? 'low') : 'low', timeoutMs, expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
       });
       this.d.log.info({ step: step.id, action, params, timeoutMs }, 'waiting for approval');
-      const decision = await waiting;
+      const decision = await inSpan(`approval ${step.id}`, { attributes: { 'homeostat.step.id': step.id, 'homeostat.action': action, 'homeostat.approval.timeout_ms': timeoutMs } }, async (span) => {
+        const asked = performance.now();
+        const d = await waiting;
+        span.setAttributes({ 'homeostat.approval.wait_ms': Math.round(performance.now() - asked), 'homeostat.approval.decision': d.approved ? 'approve' : d.timedOut ? 'timeout' : 'reject', ...(d.by ? { 'homeostat.approval.by': d.by } : {}) });
+        return d;
+      });
       this.d.run.awaitingApproval = undefined;
       if (!decision.approved) {
         const reason = decision.timedOut ? `approval timed out: ${decision.reason}` : `approval rejected${decision.by ? ` by ${decision.by}` : ''}: ${decision.reason}`;
@@ -194,7 +199,12 @@ export class StepRunner {
     let lastError = 'expectation never held';
     while (Date.now() < deadline) {
       attempts++;
-      const r = await this.call(v.probe, params, Math.max(100, Math.min(step.timeout, deadline - Date.now())));
+      const poll = attempts;
+      const r = await inSpan(`verify poll ${poll}`, { attributes: { 'homeostat.probe': v.probe, 'homeostat.verify.attempt': poll } }, async (span) => {
+        const res = await this.call(v.probe, params, Math.max(100, Math.min(step.timeout, deadline - Date.now())));
+        span.setAttribute('homeostat.action.status', res.status);
+        return res;
+      });
       last = r.result;
       if (r.status === 'ok') {
         const e = evaluateBool(expect, { ...ctx, result: r.result });

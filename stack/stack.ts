@@ -55,7 +55,8 @@ import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
 import { wireDashboard } from './dashboard-wiring.js';
 import { ensureIntakeToken, startWebServer, type WebServer } from '../web/index.js';
-import { HistoryService, openStore, Recorder, type Store } from '../store/index.js';
+import { HistoryService, openStore, Recorder, type Store, type TargetImpact } from '../store/index.js';
+import { BusMetrics } from '../telemetry/index.js';
 
 export interface StackOptions {
   settings: Readonly<Settings>;
@@ -109,6 +110,12 @@ export interface Stack {
   /** Pids of every process the stack started (nats-server, targets' trees, chaos agent). */
   pids(): number[];
   stop(): Promise<void>;
+}
+
+/** A target's downtime cost per minute and manual MTTR (its `impact` in targets.yaml). */
+function impactOf(targets: readonly TargetConfig[], name: string): TargetImpact | undefined {
+  const i = targets.find((t) => t.name === name)?.impact;
+  return i ? { costPerMinute: i.costPerMinute, manualMttrMs: i.manualMttr } : undefined;
 }
 
 /**
@@ -223,7 +230,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => st.close());
       const recorderBus = await BusClient.connect(credentials('recorder'), 'recorder', log);
       cleanups.push(() => recorderBus.close());
-      const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }) });
+      const rec = new Recorder({ bus: recorderBus, store: st, log: log.child({ component: 'recorder' }), impact: (target) => impactOf(targets, target) });
       await rec.start();
       cleanups.push(() => rec.stop());
       new HistoryService(recorderBus, st, log.child({ component: 'history' })).start();
@@ -253,7 +260,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => intakeBus.close());
       const dashboard = await wireDashboard({ settings, log, credentials, registry, healthMonitor });
       cleanups.push(() => dashboard.stop());
-      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, dashboard: dashboard.options });
+      const metrics = new BusMetrics({ bus: intakeBus, impact: (t) => impactOf(targets, t), storeQueueDepth: () => recorder?.stats().queued });
+      metrics.start();
+      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, dashboard: dashboard.options, metrics });
       cleanups.push(() => w.close());
       cleanups.push(startHeartbeat(intakeBus, 'intake', beatMs));
       writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile, dashboard: `${w.url}/dashboard/`, dashboardTokenFile: settings.dashboardTokenFile }) + '\n', { mode: 0o600 });

@@ -8,6 +8,29 @@ export interface IncidentTrackerOptions {
   recoveryKinds: ReadonlySet<string>;
   /** Lines kept in an incident's log (the newest). */
   maxLog?: number;
+  /** A target's downtime cost per minute and manual MTTR (targets.yaml `impact`), when configured. */
+  impact?: (target: string) => TargetImpact | undefined;
+}
+
+/** What downtime of one target costs: per minute, and how long a manual repair would take. */
+export interface TargetImpact {
+  costPerMinute?: number;
+  manualMttrMs?: number;
+}
+
+const NO_IMPACT = { traceId: null, downtimeMs: null, downtimeAvoidedMs: null, downtimeCost: null, costAvoided: null } as const;
+
+/** Downtime (detection → recovered), the downtime avoided against a manual repair, and what each cost. */
+export function downtimeOf(downtimeMs: number, impact: TargetImpact | undefined): Pick<IncidentRecord, 'downtimeMs' | 'downtimeAvoidedMs' | 'downtimeCost' | 'costAvoided'> {
+  const avoided = impact?.manualMttrMs !== undefined ? Math.max(0, impact.manualMttrMs - downtimeMs) : null;
+  const perMin = impact?.costPerMinute;
+  const money = (ms: number) => Math.round((ms / 60_000) * perMin! * 100) / 100;
+  return {
+    downtimeMs,
+    downtimeAvoidedMs: avoided,
+    downtimeCost: perMin !== undefined ? money(downtimeMs) : null,
+    costAvoided: perMin !== undefined && avoided !== null ? money(avoided) : null,
+  };
 }
 
 const MAX_EVENTS_REMEMBERED = 20_000;
@@ -50,7 +73,7 @@ export class IncidentTracker {
   readonly #activeRuns = new Map<string, number>();
   /** Alerts taken in over HTTP (origin + fingerprint) → the incident their firing event opened or joined. */
   readonly #alerts = new Map<string, string>();
-  readonly #opts: Required<IncidentTrackerOptions>;
+  readonly #opts: Required<Omit<IncidentTrackerOptions, 'impact'>> & Pick<IncidentTrackerOptions, 'impact'>;
   /** Incidents opened since start. */
   opened = 0;
 
@@ -73,7 +96,7 @@ export class IncidentTracker {
   }
 
   /** Files an event `events.<family>.<kind>`; returns the incident it changed, if any. */
-  onEvent(env: Envelope<unknown>, subject: string): IncidentRecord | null {
+  onEvent(env: Envelope<unknown>, subject: string, traceId?: string): IncidentRecord | null {
     const [, family = 'unknown', kind = 'unknown'] = subject.split('.');
     const alert = family === 'alert' ? alertOf(env.data) : null;
     if (alert?.status === 'resolved') return this.#alertResolved(env, subject, alert.key);
@@ -86,15 +109,14 @@ export class IncidentTracker {
       if (recovery) return null;
       incident = {
         id: newId(), target, family, signature: subject, status: 'open', openedAt: at, updatedAt: at, lastEventAt: at, resolvedAt: null,
-        mttrMs: null, eventCount: 0, runCount: 0, reopened: 0, errorLogs: [], metrics: {},
+        mttrMs: null, eventCount: 0, runCount: 0, reopened: 0, errorLogs: [], metrics: {}, ...NO_IMPACT, traceId: traceId ?? null,
       };
       this.opened++;
       this.#remember(incident);
     } else if (!recovery && CLOSED.has(incident.status)) {
       incident.status = 'open';
       incident.reopened++;
-      incident.resolvedAt = null;
-      incident.mttrMs = null;
+      this.#reopen(incident);
     }
     incident.eventCount++;
     incident.lastEventAt = at;
@@ -138,23 +160,23 @@ export class IncidentTracker {
    * A run started: links it to the incident of its triggering event (or, when that event was not
    * seen, the target's latest active incident, or a new one) and marks it remediating.
    */
-  onRunStarted(run: { target: string; eventId: string | null; playbook: string }, at: Date): IncidentRecord {
+  onRunStarted(run: { target: string; eventId: string | null; playbook: string; traceId?: string }, at: Date): IncidentRecord {
     const known = this.eventInfo(run.eventId ?? undefined);
     let incident = known ? this.#byId.get(known.incidentId) : undefined;
     incident ??= [...this.#byId.values()].reverse().find((i) => i.target === run.target && !CLOSED.has(i.status));
     if (!incident) {
       incident = {
         id: newId(), target: run.target, family: 'unknown', signature: `playbook:${run.playbook}`, status: 'open', openedAt: at, updatedAt: at,
-        lastEventAt: at, resolvedAt: null, mttrMs: null, eventCount: 0, runCount: 0, reopened: 0, errorLogs: [], metrics: {},
+        lastEventAt: at, resolvedAt: null, mttrMs: null, eventCount: 0, runCount: 0, reopened: 0, errorLogs: [], metrics: {}, ...NO_IMPACT,
       };
       this.opened++;
       this.#remember(incident);
     }
     if (CLOSED.has(incident.status)) {
       incident.reopened++;
-      incident.resolvedAt = null;
-      incident.mttrMs = null;
+      this.#reopen(incident);
     }
+    incident.traceId ??= run.traceId ?? null;
     incident.status = 'remediating';
     incident.runCount++;
     incident.updatedAt = at;
@@ -176,8 +198,15 @@ export class IncidentTracker {
     if (outcome === 'resolved') {
       incident.resolvedAt = at;
       incident.mttrMs = at.getTime() - incident.openedAt.getTime();
+      Object.assign(incident, downtimeOf(incident.mttrMs, this.#opts.impact?.(incident.target)));
     }
     return incident;
+  }
+
+  #reopen(incident: IncidentRecord): void {
+    incident.resolvedAt = null;
+    incident.mttrMs = null;
+    Object.assign(incident, { ...NO_IMPACT, traceId: incident.traceId });
   }
 
   /** Adds a line to an incident's log (e.g. a step that failed). */

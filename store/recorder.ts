@@ -4,6 +4,7 @@ import {
   ActionRequestData,
   ActionResultData,
   RunPhaseData,
+  activeTraceId,
   runIdsByPrefix,
   subjects,
   type BusClient,
@@ -11,7 +12,7 @@ import {
   type StoreDegradedData,
   type StoreRecoveredData,
 } from '../bus/index.js';
-import { IncidentTracker } from './incident-tracker.js';
+import { IncidentTracker, type TargetImpact } from './incident-tracker.js';
 import { RunTracker, type TrackedStep } from './run-tracker.js';
 import type { DiagnosisRecord, IncidentRecord, RunRecord, Store } from './store.js';
 import { WriteQueue, type WriteQueueStats } from './write-queue.js';
@@ -40,6 +41,8 @@ export interface RecorderOptions {
   ignoreFamilies?: readonly string[];
   /** Event kinds that report a recovery: they join an incident but never open one (default: restored, recovered, resolved, cleared). */
   recoveryKinds?: readonly string[];
+  /** Each target's downtime cost per minute and manual MTTR (targets.yaml `impact`). */
+  impact?: (target: string) => TargetImpact | undefined;
 }
 
 export interface RecorderStats extends WriteQueueStats {
@@ -73,6 +76,7 @@ export class Recorder {
     this.#incidents = new IncidentTracker({
       windowMs: opts.incidentWindowMs ?? 5 * 60_000,
       recoveryKinds: new Set(opts.recoveryKinds ?? ['restored', 'recovered', 'resolved', 'cleared']),
+      impact: opts.impact,
     });
     const where = { store: opts.store.kind, location: opts.store.location };
     this.#queue = new WriteQueue({
@@ -124,7 +128,7 @@ export class Recorder {
   #onEvent(env: Envelope<unknown>, subject: string): void {
     const family = subject.split('.')[1] ?? '';
     if (this.#ignore.has(family)) return;
-    const incident = this.#incidents.onEvent(env, subject);
+    const incident = this.#incidents.onEvent(env, subject, activeTraceId());
     if (incident) this.#saveIncident(incident);
   }
 
@@ -133,7 +137,7 @@ export class Recorder {
     const phase = subject.split('.')[2] ?? '';
     const at = new Date(env.time);
     const { run, created, resumed, ended } = this.#runs.onPhase(phase, d, env, () => {
-      const incident = this.#incidents.onRunStarted({ target: d.target ?? env.target ?? '_global', eventId: d.eventId ?? null, playbook: d.playbook }, at);
+      const incident = this.#incidents.onRunStarted({ target: d.target ?? env.target ?? '_global', eventId: d.eventId ?? null, playbook: d.playbook, traceId: d.traceId }, at);
       this.#saveIncident(incident);
       return { incidentId: incident.id, signature: this.#incidents.eventInfo(d.eventId)?.subject ?? incident.signature };
     });

@@ -39,6 +39,11 @@ export function toIncident(r: Row): IncidentRecord {
     reopened: num(r.reopened ?? 0),
     errorLogs: (obj(r.error_logs) ?? []) as unknown as IncidentRecord['errorLogs'],
     metrics: obj(r.metrics) ?? {},
+    traceId: strOrNull(r.trace_id),
+    downtimeMs: numOrNull(r.downtime_ms),
+    downtimeAvoidedMs: numOrNull(r.downtime_avoided_ms),
+    downtimeCost: numOrNull(r.downtime_cost),
+    costAvoided: numOrNull(r.cost_avoided),
   };
 }
 
@@ -55,6 +60,7 @@ export function toRun(r: Row): RunRecord {
     startedAt: date(r.started_at),
     endedAt: dateOrNull(r.ended_at),
     durationMs: numOrNull(r.duration_ms),
+    traceId: strOrNull(r.trace_id),
   };
 }
 

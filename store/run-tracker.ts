@@ -78,7 +78,7 @@ export class RunTracker {
       state = {
         record: {
           id: d.runId, incidentId, playbook: d.playbook, target: d.target ?? env.target ?? '_global', eventId: d.eventId ?? null, signature,
-          status: 'running', reason: null, startedAt: at, endedAt: null, durationMs: null,
+          status: 'running', reason: null, startedAt: at, endedAt: null, durationMs: null, traceId: d.traceId ?? null,
         },
         pending: this.#orphans.get(d.runId) ?? [],
         pendingHealth: null,
@@ -89,6 +89,7 @@ export class RunTracker {
       this.#remember(d.runId, state);
     }
     const run = state.record;
+    run.traceId ??= d.traceId ?? null;
     let ended = false;
     if (phase === 'awaiting_approval') run.status = 'awaiting_approval';
     else if (phase === 'step' && run.status === 'awaiting_approval') run.status = 'running';

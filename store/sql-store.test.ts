@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../bus/index.js';
 import { PG_TEST_URL, uniqueSchema } from '../test/postgres.js';
-import { openStore, type RunRecord, type Store } from './index.js';
+import { downtimeOf, openStore, type RunRecord, type Store } from './index.js';
 import pg from 'pg';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -45,7 +45,7 @@ const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 function run(over: Partial<RunRecord> = {}): RunRecord {
   return {
     id: newId(), incidentId: null, playbook: 'heartbeat-restart', target: 'worker-1', eventId: newId(), signature: 'events.heartbeat.missed',
-    status: 'running', reason: null, startedAt: at(1), endedAt: null, durationMs: null, ...over,
+    status: 'running', reason: null, startedAt: at(1), endedAt: null, durationMs: null, traceId: null, ...over,
   };
 }
 
@@ -63,7 +63,7 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     const incidentId = newId();
     await store.saveIncident({
       id: incidentId, target: 'worker-1', family: 'heartbeat', signature: 'events.heartbeat.missed', status: 'remediating',
-      openedAt: at(0), updatedAt: at(1), lastEventAt: at(0), resolvedAt: null, mttrMs: null, eventCount: 1, runCount: 1, reopened: 0,
+      openedAt: at(0), updatedAt: at(1), lastEventAt: at(0), resolvedAt: null, mttrMs: null, eventCount: 1, runCount: 1, reopened: 0, traceId: null, downtimeMs: null, downtimeAvoidedMs: null, downtimeCost: null, costAvoided: null, 
       errorLogs: [{ time: at(0).toISOString(), subject: 'events.heartbeat.missed', message: 'missedIntervals=3' }], metrics: { missedIntervals: 3 },
     });
     const r = run({ incidentId });
@@ -149,11 +149,12 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
       await store.saveIncident({
         id: newId(), target, family: 'heartbeat', signature: 'events.heartbeat.missed', status, openedAt: at(10 + i), updatedAt: at(10 + i),
         lastEventAt: at(10 + i), resolvedAt: status === 'resolved' ? at(20) : null, mttrMs: status === 'resolved' ? 10_000 : null,
-        eventCount: 1, runCount: 0, reopened: 0, errorLogs: [], metrics: {},
+        eventCount: 1, runCount: 0, reopened: 0, errorLogs: [], metrics: {}, traceId: status === 'resolved' ? 'a'.repeat(32) : null,
+        ...(status === 'resolved' ? downtimeOf(10_000, { costPerMinute: 60, manualMttrMs: 70_000 }) : { downtimeMs: null, downtimeAvoidedMs: null, downtimeCost: null, costAvoided: null }),
       });
     }
     expect((await store.listIncidents({ target })).map((i) => i.status)).toEqual(['failed', 'open', 'resolved']);
-    expect((await store.listIncidents({ target, status: 'resolved' }))[0]?.mttrMs).toBe(10_000);
+    expect((await store.listIncidents({ target, status: 'resolved' }))[0]).toMatchObject({ mttrMs: 10_000, traceId: 'a'.repeat(32), downtimeMs: 10_000, downtimeAvoidedMs: 60_000, downtimeCost: 10, costAvoided: 60 });
     expect((await store.activeIncidents()).some((i) => i.target === target && i.status === 'open')).toBe(true);
   });
 });

@@ -20,16 +20,17 @@ const ENDED = `('resolved', 'failed', 'stopped')`;
 
 const UPSERT_INCIDENT = `
 INSERT INTO incidents (id, target, family, signature, status, opened_at, updated_at, last_event_at, resolved_at, mttr_ms,
-                       event_count, run_count, reopened, error_logs, metrics)
-VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13, $14::jsonb, $15::jsonb)
-ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, last_event_at = EXCLUDED.last_event_at,
+                       event_count, run_count, reopened, error_logs, metrics, trace_id, downtime_ms, downtime_avoided_ms, downtime_cost, cost_avoided)
+VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13, $14::jsonb, $15::jsonb, $16, $17, $18, $19, $20)
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, trace_id = COALESCE(incidents.trace_id, EXCLUDED.trace_id),
+  downtime_ms = EXCLUDED.downtime_ms, downtime_avoided_ms = EXCLUDED.downtime_avoided_ms, downtime_cost = EXCLUDED.downtime_cost, cost_avoided = EXCLUDED.cost_avoided, updated_at = EXCLUDED.updated_at, last_event_at = EXCLUDED.last_event_at,
   resolved_at = EXCLUDED.resolved_at, mttr_ms = EXCLUDED.mttr_ms, event_count = EXCLUDED.event_count, run_count = EXCLUDED.run_count,
   reopened = EXCLUDED.reopened, error_logs = EXCLUDED.error_logs, metrics = EXCLUDED.metrics`;
 
 const UPSERT_RUN = `
-INSERT INTO runs (id, incident_id, playbook, target, event_id, signature, status, reason, started_at, ended_at, duration_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::timestamptz, $11)
-ON CONFLICT (id) DO UPDATE SET incident_id = COALESCE(EXCLUDED.incident_id, runs.incident_id), playbook = EXCLUDED.playbook,
+INSERT INTO runs (id, incident_id, playbook, target, event_id, signature, status, reason, started_at, ended_at, duration_ms, trace_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz, $10::timestamptz, $11, $12)
+ON CONFLICT (id) DO UPDATE SET trace_id = COALESCE(EXCLUDED.trace_id, runs.trace_id), incident_id = COALESCE(EXCLUDED.incident_id, runs.incident_id), playbook = EXCLUDED.playbook,
   target = EXCLUDED.target, event_id = COALESCE(EXCLUDED.event_id, runs.event_id), signature = COALESCE(EXCLUDED.signature, runs.signature),
   status = EXCLUDED.status, reason = EXCLUDED.reason, started_at = LEAST(EXCLUDED.started_at, runs.started_at), ended_at = EXCLUDED.ended_at,
   duration_ms = EXCLUDED.duration_ms`;
@@ -94,11 +95,12 @@ export class SqlStore implements Store {
     await this.client.query(UPSERT_INCIDENT, [
       i.id, i.target, i.family, i.signature, i.status, ts(i.openedAt), ts(i.updatedAt), ts(i.lastEventAt), ts(i.resolvedAt),
       i.mttrMs, i.eventCount, i.runCount, i.reopened, json(i.errorLogs), json(i.metrics),
+      i.traceId, i.downtimeMs, i.downtimeAvoidedMs, i.downtimeCost, i.costAvoided,
     ]);
   }
 
   async saveRun(r: RunRecord): Promise<void> {
-    const params = [r.id, r.incidentId, r.playbook, r.target, r.eventId, r.signature, r.status, r.reason, ts(r.startedAt), ts(r.endedAt), r.durationMs];
+    const params = [r.id, r.incidentId, r.playbook, r.target, r.eventId, r.signature, r.status, r.reason, ts(r.startedAt), ts(r.endedAt), r.durationMs, r.traceId];
     if (!r.endedAt) {
       await this.client.query(UPSERT_RUN, params);
       return;

@@ -39,6 +39,16 @@ export interface IncidentRecord {
   errorLogs: IncidentLogEntry[];
   /** Numbers from the latest event's data (the metrics at the time). */
   metrics: Record<string, unknown>;
+  /** The OpenTelemetry trace of the detection that opened it (or of its first run), when tracing is on. */
+  traceId: string | null;
+  /** Detection → recovered, in ms; null until recovered. */
+  downtimeMs: number | null;
+  /** The target's configured manual MTTR minus the downtime (never below 0); null without one. */
+  downtimeAvoidedMs: number | null;
+  /** Downtime × the target's cost per minute; null without a cost. */
+  downtimeCost: number | null;
+  /** Downtime avoided × the target's cost per minute (the "money saved"); null without a cost and a manual MTTR. */
+  costAvoided: number | null;
 }
 
 export interface RunRecord {
@@ -54,6 +64,8 @@ export interface RunRecord {
   startedAt: Date;
   endedAt: Date | null;
   durationMs: number | null;
+  /** The run's OpenTelemetry trace, when tracing is on. */
+  traceId: string | null;
 }
 
 export interface RunSummary extends RunRecord {

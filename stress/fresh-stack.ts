@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/index.js';
-import { startStack } from '../stack/index.js';
+import { startStack, type Stack } from '../stack/index.js';
 import type { TargetConfig } from '../targets/index.js';
 import { heartbeatOf, type ScoredStack } from './scored-stack.js';
 import { checksPass } from './target-probe.js';
 
-/** A fresh stack for one scenario run (its own nats-server, targets and chaos agent), stopped on release. */
-export async function freshStack(settings: Readonly<Settings>, log: Logger, targets?: TargetConfig[]): Promise<ScoredStack> {
+/** A fresh stack for one scenario run (its own nats-server, targets and chaos agent), stopped on release (after `beforeRelease`, e.g. a scrape of its /metrics). */
+export async function freshStack(settings: Readonly<Settings>, log: Logger, targets?: TargetConfig[], beforeRelease?: (stack: Stack) => Promise<void>): Promise<ScoredStack> {
   const stack = await startStack({ settings, log, chaos: true, ...(targets ? { targets } : {}) });
   const started = new Map<string, number>();
   for (const t of stack.registry.all()) t.driver.onState((s) => void (s.kind === 'started' && started.set(t.config.name, performance.now())));
@@ -34,6 +34,9 @@ export async function freshStack(settings: Readonly<Settings>, log: Logger, targ
       return h.running && h.checks.every((c) => c.ok === true);
     },
     lastStart: (name) => started.get(name) ?? null,
-    release: () => stack.stop(),
+    release: async () => {
+      await beforeRelease?.(stack).catch((e: unknown) => log.warn({ err: e }, 'before release failed'));
+      await stack.stop();
+    },
   };
 }

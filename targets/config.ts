@@ -23,6 +23,15 @@ const Common = {
   /** A critical target is never throttled; a protected one is never killed. */
   critical: z.boolean().default(false).describe('Never throttled (reniced) by remediation.'),
   protected: z.boolean().default(false).describe('Never killed by remediation.'),
+  /** What an hour of this target being down costs, and how long a person takes to repair it: each incident's downtime cost and the cost avoided. */
+  impact: z
+    .object({
+      costPerMinute: z.number().nonnegative().optional().describe('What one minute of this target being down costs (any currency); no cost when unset.'),
+      manualMttr: Duration.optional().describe('How long a manual repair takes (e.g. 30m): an incident healed faster avoided the difference.'),
+    })
+    .strict()
+    .optional()
+    .describe('Downtime cost: each incident records its downtime (detection → recovered), what it cost and what it avoided against `manualMttr` (default: none).'),
 };
 
 /** Check names are unique per target; an http `path` needs a port to resolve against. */

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AlertmanagerPayload, describeZodError, DurablePublisher, IncidentEnvelope, IncidentPayload, subjects, type BusClient } from '../bus/index.js';
+import { AlertmanagerPayload, describeZodError, DurablePublisher, IncidentEnvelope, IncidentPayload, inSpan, SpanKind, subjects, type BusClient } from '../bus/index.js';
 import { AlertIntake } from './alert-intake.js';
 import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
 import { dashboardAllows, registerDashboard, type DashboardOptions } from './dashboard-routes.js';
@@ -21,6 +21,8 @@ export interface WebServerOptions {
   ledger?: AlertLedgerOptions;
   /** Serve the live dashboard under `/dashboard` (reads open on loopback, decisions need its token). */
   dashboard?: DashboardOptions;
+  /** Serves `GET /metrics` (Prometheus text format, no token: loopback only) from this scrape. */
+  metrics?: { scrape(): Promise<{ contentType: string; body: string }> };
 }
 
 export interface WebServer {
@@ -44,7 +46,7 @@ declare module 'fastify' {
 
 /**
  * Starts the stack's one HTTP server on 127.0.0.1: `GET /healthz` (no token), `POST /alerts/alertmanager`,
- * `POST /incidents` and `GET /alerts/recent` (bearer token). JSON only; bodies over the limit get 413;
+ * `POST /incidents` and `GET /alerts/recent` (bearer token), and `GET /metrics` when given a scrape (no token). JSON only; bodies over the limit get 413;
  * malformed or wrong-version bodies get 400 and go, bounded, to `deadletter.intake` with the reason.
  */
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
@@ -77,7 +79,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' && req.url === '/healthz') return;
+    if (req.method === 'GET' && (req.url === '/healthz' || (o.metrics && req.url === '/metrics'))) return;
     if (o.dashboard && (req.url === '/dashboard' || req.url.startsWith('/dashboard/'))) {
       // a page of another site may not reach the dashboard through a name it rebound to 127.0.0.1
       if (!/^(127\.0\.0\.1|localhost)(:\d+)?$/.test(req.headers.host ?? '')) {
@@ -108,6 +110,18 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
 
   app.get('/healthz', async () => ({ ok: true, bus: !o.bus.isClosed }));
 
+  if (o.metrics) {
+    const m = o.metrics;
+    app.get('/metrics', async (_req, reply) => {
+      const s = await m.scrape();
+      return reply.header('content-type', s.contentType).send(s.body);
+    });
+  }
+
+  /** An intake request as a SERVER span: the events it publishes (and the runs they start) are its children. */
+  const traced = <R>(route: string, fn: () => Promise<R>) =>
+    inSpan(`POST ${route}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'http.route': route, 'homeostat.component': 'intake' } }, fn);
+
   app.post('/alerts/alertmanager', async (req, reply) => {
     const parsed = AlertmanagerPayload.safeParse(req.body);
     if (!parsed.success) {
@@ -115,7 +129,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       deadletter(req, reason, req.rawBody);
       return reply.code(400).send({ error: reason });
     }
-    const events = await intake.alertmanager(parsed.data);
+    const events = await traced('/alerts/alertmanager', () => intake.alertmanager(parsed.data));
     if (parsed.data.truncatedAlerts > 0) log.warn({ truncatedAlerts: parsed.data.truncatedAlerts, groupKey: parsed.data.groupKey }, 'Alertmanager truncated alerts of this group (raise max_alerts in webhook_configs)');
     return reply.code(202).send({ accepted: events.filter((e) => !e.duplicate).length, duplicates: events.filter((e) => e.duplicate).length, truncatedAlerts: parsed.data.truncatedAlerts, events });
   });
@@ -142,7 +156,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       deadletter(req, reason, req.rawBody);
       return reply.code(400).send({ error: reason });
     }
-    const e = await intake.incident(parsed.data);
+    const e = await traced('/incidents', () => intake.incident(parsed.data));
     return reply.code(202).send({ accepted: e.duplicate ? 0 : 1, duplicates: e.duplicate ? 1 : 0, events: [e] });
   });
 
