@@ -33,7 +33,7 @@ const figures = new Map<Mode, { ingest: number[]; runs: number[]; spans: string[
 
 async function once(mode: Mode): Promise<void> {
   const env = { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: MODES[mode] ?? '' };
-  const { stdout } = await run(process.execPath, [new URL('./engine.js', import.meta.url).pathname, '--durable', '--storm', values.storm!, '--incidents', values.incidents!], { env, maxBuffer: 1 << 24 });
+  const { stdout } = await run(process.execPath, [new URL('./engine.js', import.meta.url).pathname, '--durable', '--storm', values.storm, '--incidents', values.incidents], { env, maxBuffer: 1 << 24 });
   const ingest = Number(/= ([\d,]+) events\/s/.exec(stdout)?.[1]?.replace(/,/g, ''));
   const runs = Number(/= ([\d,]+) runs\/s/.exec(stdout)?.[1]?.replace(/,/g, ''));
   const f = figures.get(mode) ?? { ingest: [], runs: [], spans: [] };
