@@ -7,6 +7,7 @@ import pino from 'pino';
 import { BusClient, loadAclPolicy, startNatsServer } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
 import { parsePlaybook, PlaybookEngine } from '../playbooks/index.js';
+import { startTracing } from '../telemetry/index.js';
 
 /**
  * Engine benchmark: `npm run build && node dist/bench/engine.js [--storm N] [--incidents N] [--durable]`.
@@ -59,6 +60,8 @@ function next(worker: Worker, kind: WorkerMessage['kind']): Promise<WorkerMessag
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const settings = loadSettings(process.env, false);
 const log = pino({ level: 'silent' });
+// tracing on when OTEL_EXPORTER_OTLP_ENDPOINT is set (bench/tracing.ts compares both), as in `homeostat engine`
+const tracing = startTracing({ endpoint: settings.otlpEndpoint, serviceName: 'homeostat-bench-engine', log });
 const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-'));
 const nats = await startNatsServer({ dir, policy: loadAclPolicy(settings.aclFile), log });
 const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { workerData: { monitor: nats.credentials('monitor'), handler: nats.credentials('handler'), durable: DURABLE } });
@@ -138,5 +141,9 @@ worker.postMessage({ kind: 'stop' });
 await next(worker, 'stopped');
 await worker.terminate();
 await engineBus.close();
+if (tracing) {
+  await tracing.shutdown();
+  process.stdout.write(`tracing: ${fmt(tracing.stats.exported)} spans exported, ${fmt(tracing.stats.dropped)} dropped\n`);
+}
 await nats.stop();
 rmSync(dir, { recursive: true, force: true });
