@@ -41,8 +41,9 @@ describe('stack', () => {
   });
 
   it('keeps a blacklist across a restart of Homeostat', async () => {
-    const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_LOG_FORMAT: 'json' }, false);
     const dir = mkdtempSync(join(tmpdir(), 'homeostat-restart-'));
+    // its own home: the embedded store, tokens and keys never touch the user's ~/.homeostat
+    const settings = loadSettings({ ...process.env, NATS_URL: undefined, HOMEOSTAT_LOG_FORMAT: 'json', HOMEOSTAT_HOME: dir, DATABASE_URL: '' }, false);
     const log = pino({ level: 'silent' });
     try {
       const first = await startStack({ settings, log, dir, chaos: false, targets: [] });
