@@ -61,6 +61,8 @@ export const subjects = {
   /** Read-only history queries answered by the recorder (request/reply). */
   history: (kind: string) => `history.${subjectToken(kind, 'history query')}` as const,
   historyAll: 'history.>' as const,
+  /** `homeostat diagnose` hands its diagnosis to the recorder of a running stack to keep (request/reply). */
+  diagnosisSave: 'diagnoses.save' as const,
 } as const;
 
 export const RUN_PHASES = ['started', 'step', 'awaiting_approval', 'resolved', 'failed', 'stopped'] as const;

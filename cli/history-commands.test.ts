@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusClient, RunPhaseData } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
+import { ScriptedProvider } from '../diagnosis/index.js';
 import { openStore } from '../store/index.js';
 import { nextMessage } from '../test/setup.js';
 import { startStack } from '../stack/index.js';
@@ -98,6 +99,22 @@ describe('history commands while homeostat up holds the embedded store', () => {
       // the action record: the command as an operator reads it, exit code, duration
       expect(one).toMatch(/--- action \w+ process.restart \(step 1\) ok {2}exit 0 {2}[\d.]+ m?s ---\n\$ kill -TERM \d+ && start the demo-worker builtin\n/);
       expect(await cli('incidents')).toMatch(/worker-1\s+heartbeat\s+resolved/);
+
+      // homeostat diagnose reads the incident through the recorder too, and the recorder keeps the diagnosis
+      const [incident] = JSON.parse(await cli('incidents', '--json')) as { id: string }[];
+      const provider = await ScriptedProvider.start(() => ({
+        content: JSON.stringify({ root_cause: 'the worker stopped beating', confidence: 0.8, playbook: 'heartbeat-restart', justification: 'frozen process' }),
+      }));
+      try {
+        const llmEnv = { ...env, HOMEOSTAT_LLM_BASE_URL: provider.baseUrl, HOMEOSTAT_LLM_MODEL: 'scripted' };
+        const advice = (await run(process.execPath, [main, 'diagnose', incident!.id, '--playbooks', 'heartbeat-restart', '--json'], { env: llmEnv })).stdout;
+        expect(JSON.parse(advice)).toMatchObject({ incidentId: incident!.id, answer: { playbook: 'heartbeat-restart', root_cause: 'the worker stopped beating' } });
+        expect(provider.requests[0]!.json?.messages?.[1]?.content).toContain('events.heartbeat.missed');
+      } finally {
+        await provider.close();
+      }
+      const kept = await stack.store!.listDiagnoses({ incidentId: incident!.id });
+      expect(kept).toMatchObject([{ runId: null, decision: { kind: 'advice' }, answer: { playbook: 'heartbeat-restart' } }]);
     } finally {
       await stack.stop();
       rmSync(home, { recursive: true, force: true });

@@ -54,16 +54,23 @@ export async function fetchHistory(kind: HistoryKind, q: HistoryQuery, settings:
   }
 }
 
-async function fromRunningStack(kind: HistoryKind, q: HistoryQuery, settings: Readonly<Settings>, log: Logger, locked: StoreLockedError): Promise<unknown> {
+/**
+ * The operator's connection to the running `homeostat up` that holds the embedded store (its
+ * credentials in `$HOMEOSTAT_HOME/run/credentials.json`); `locked` says why the store was not opened.
+ */
+export async function connectToRunningStack(settings: Readonly<Settings>, log: Logger, locked: StoreLockedError): Promise<BusClient> {
   const file = join(settings.home, 'run', 'credentials.json');
   if (!existsSync(file)) throw new CliError(locked.message, 2);
   const creds = JSON.parse(readFileSync(file, 'utf8')) as { url: string; users: Record<string, string> };
-  let bus: BusClient;
   try {
-    bus = await BusClient.connect({ url: creds.url, user: 'operator', password: creds.users.operator }, 'homeostat-cli', log);
+    return await BusClient.connect({ url: creds.url, user: 'operator', password: creds.users.operator }, 'homeostat-cli', log);
   } catch (e) {
     throw new CliError(`${locked.message} (its bus at ${creds.url} did not answer either: ${(e as Error).message})`, 2);
   }
+}
+
+async function fromRunningStack(kind: HistoryKind, q: HistoryQuery, settings: Readonly<Settings>, log: Logger, locked: StoreLockedError): Promise<unknown> {
+  const bus = await connectToRunningStack(settings, log, locked);
   try {
     return await queryHistory(bus, kind, q);
   } catch (e) {

@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { subjects, type BusClient } from '../bus/index.js';
 import { StoreError } from './errors.js';
-import { INCIDENT_STATUSES, type Store } from './store.js';
+import { INCIDENT_STATUSES, type DiagnosisRecord, type Store } from './store.js';
 
-/** What the history commands ask: `incidents`, `runs`, `run` (one, by id or prefix) or `runbook`. */
-export const HISTORY_KINDS = ['incidents', 'runs', 'run', 'runbook'] as const;
+/** What the history commands ask: `incidents`, `incident` (one, by id), `runs`, `run` (one, by id or prefix) or `runbook`. */
+export const HISTORY_KINDS = ['incidents', 'incident', 'runs', 'run', 'runbook'] as const;
 export type HistoryKind = (typeof HISTORY_KINDS)[number];
 
 export const HistoryQuery = z
@@ -30,6 +30,9 @@ export async function queryStore(store: Store, kind: HistoryKind, q: HistoryQuer
   switch (kind) {
     case 'incidents':
       return store.listIncidents({ limit: q.limit, status: q.status, target: q.target });
+    case 'incident':
+      if (!q.id) throw new StoreError('STORE_BAD_QUERY', 'an incident query needs an id');
+      return store.getIncident(q.id);
     case 'runs':
       return store.listRuns({ limit: q.limit, incidentId: q.incident });
     case 'run':
@@ -39,6 +42,28 @@ export async function queryStore(store: Store, kind: HistoryKind, q: HistoryQuer
       return store.runbook({ signature: q.signature });
   }
 }
+
+/** A diagnosis `homeostat diagnose` made while a running stack holds the embedded store, sent for it to keep. */
+export const DiagnosisToSave = z
+  .object({
+    id: z.string().min(1),
+    incidentId: z.string().nullable(),
+    runId: z.string().nullable(),
+    step: z.string().nullable(),
+    signature: z.string().nullable(),
+    target: z.string().nullable(),
+    provider: z.string().nullable(),
+    model: z.string().nullable(),
+    latencyMs: z.number().nullable(),
+    tokens: z.number(),
+    costUsd: z.number(),
+    answer: z.record(z.string(), z.unknown()).nullable(),
+    decision: z.record(z.string(), z.unknown()).nullable(),
+    calls: z.array(z.record(z.string(), z.unknown())),
+    reason: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+  })
+  .strict();
 
 /**
  * Serves the history over the bus (`history.<kind>`, request/reply), so `homeostat runs` can read
@@ -63,7 +88,25 @@ export class HistoryService {
         this.bus.respondJson(msg, { ok: false, error: { code: err.code, message: err.message } });
       }
     });
+    // the one write: a diagnosis printed by `homeostat diagnose`, kept with its incident
+    this.bus.subscribe(subjects.diagnosisSave, DiagnosisToSave, async (env, msg) => {
+      try {
+        await this.store.saveDiagnosis({ ...env.data, createdAt: new Date(env.data.createdAt) });
+        this.bus.respondJson(msg, { ok: true, result: env.data.id });
+      } catch (e) {
+        const err = e instanceof StoreError ? e : new StoreError('STORE_WRITE', (e as Error).message, { cause: e });
+        this.log.warn({ diagnosis: env.data.id, err: err.message }, 'diagnosis not saved');
+        this.bus.respondJson(msg, { ok: false, error: { code: err.code, message: err.message } });
+      }
+    });
   }
+}
+
+/** Sends a diagnosis to a running recorder to keep; resolves when it is stored. */
+export async function saveDiagnosisOverBus(bus: BusClient, d: DiagnosisRecord, timeoutMs = 5000): Promise<void> {
+  const text = await bus.requestText(subjects.diagnosisSave, 'diagnosis.save', { ...d, createdAt: d.createdAt.toISOString() }, timeoutMs);
+  const reply = Reply.parse(JSON.parse(text));
+  if (!reply.ok) throw new StoreError(reply.error.code, reply.error.message);
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;

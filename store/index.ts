@@ -29,4 +29,4 @@ export { healthPctOf } from './run-tracker.js';
 export { Recorder, RecordedApprovalData, type RecorderOptions, type RecorderStats } from './recorder.js';
 export { downtimeOf, type TargetImpact } from './incident-tracker.js';
 export type { WriteQueueStats, LatencyFigures } from './write-queue.js';
-export { HistoryService, HistoryQuery, HISTORY_KINDS, queryHistory, queryStore, type HistoryKind } from './history-service.js';
+export { HistoryService, HistoryQuery, HISTORY_KINDS, queryHistory, queryStore, saveDiagnosisOverBus, DiagnosisToSave, type HistoryKind } from './history-service.js';
