@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { failSpan, inSpan, SpanKind } from '../bus/index.js';
 import type { Diagnoser, DiagnosisCall, DiagnosisReport, DiagnosisRequest } from '../playbooks/index.js';
 import { checkAnswer } from './answer.js';
 import { IncidentBudget } from './incident-budget.js';
@@ -27,7 +28,18 @@ export class LlmDiagnoser implements Diagnoser {
     this.budget = new IncidentBudget(config.budget);
   }
 
-  async diagnose(req: DiagnosisRequest): Promise<DiagnosisReport> {
+  /** A `diagnose` span (INTERNAL) with one CLIENT span per provider call (OpenTelemetry's gen_ai conventions). */
+  diagnose(req: DiagnosisRequest): Promise<DiagnosisReport> {
+    const attributes = { 'homeostat.incident': req.incidentKey, 'homeostat.signature': req.signature, 'homeostat.target': req.target };
+    return inSpan('diagnose', { attributes }, async (span) => {
+      const report = await this.#diagnose(req);
+      span.setAttributes({ 'homeostat.diagnosis.calls': report.calls.length, 'homeostat.diagnosis.playbook': report.answer?.playbook ?? '', 'homeostat.diagnosis.provider': report.provider ?? '' });
+      if (!report.answer) failSpan(span, report.reason ?? 'no usable answer');
+      return report;
+    });
+  }
+
+  async #diagnose(req: DiagnosisRequest): Promise<DiagnosisReport> {
     const started = performance.now();
     const calls: DiagnosisCall[] = [];
     const allowed = req.candidates.map((c) => c.name);
@@ -51,7 +63,12 @@ export class LlmDiagnoser implements Diagnoser {
           log.warn({ provider: p.name }, over);
           return report({ answer: null, reason: [...problems, over].join('; ') });
         }
-        const r = await client.call(messages, allowed);
+        const r = await inSpan(`chat ${p.model}`, { kind: SpanKind.CLIENT, attributes: chatAttributes(p, attempt) }, async (span) => {
+          const r = await client.call(messages, allowed);
+          if (r.kind === 'answer') span.setAttributes({ 'gen_ai.usage.input_tokens': r.promptTokens, 'gen_ai.usage.output_tokens': r.completionTokens });
+          else failSpan(span, scrub(r.reason, p));
+          return r;
+        });
         const call: DiagnosisCall = { provider: p.name, model: p.model, attempt, latencyMs: r.latencyMs, promptTokens: 0, completionTokens: 0, costUsd: 0, outcome: 'error' };
         calls.push(call);
         if (r.kind === 'answer') {
@@ -90,6 +107,16 @@ export class LlmDiagnoser implements Diagnoser {
     }
     return report({ answer: null, reason: `no provider gave a usable answer: ${problems.join('; ')}` });
   }
+}
+
+function chatAttributes(p: ProviderConfig, attempt: number) {
+  let server = '';
+  try {
+    server = new URL(p.baseUrl).host;
+  } catch {
+    // a base URL the provider config accepted but URL does not: leave the address out
+  }
+  return { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': p.model, 'server.address': server, 'homeostat.provider': p.name, 'homeostat.attempt': attempt };
 }
 
 /** A provider's error text, redacted and with its own key removed (a provider may echo a header). */
