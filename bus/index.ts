@@ -17,4 +17,4 @@ export { DurablePublisher } from './durable-publisher.js';
 export { ensureStream, publishDurable, DURABLE_STREAMS, type DurableStreamSpec, type DurablePublishResult } from './durable-stream.js';
 export { DurableConsumer, type DurableConsumerOptions, type DurableConsumerStats, type DeliveryInfo } from './durable-consumer.js';
 export { EVENT_CATALOGUE, FAMILY_CATALOGUE, eventSchema, eventProblem, type EventName, type EventFamily, type EventKind, type EventData } from './event-catalogue.js';
-export { injectTrace, extractTrace, withMessageContext, activeTraceId, traceIdOf, messagingAttributes, inSpan, startSpan, withSpan, failSpan, tracer, SpanKind, type Span, type SpanOptions } from './trace-context.js';
+export { injectTrace, extractTrace, withMessageContext, traceCarrier, withTraceCarrier, activeTraceId, traceIdOf, messagingAttributes, inSpan, startSpan, withSpan, failSpan, tracer, SpanKind, type Span, type SpanOptions } from './trace-context.js';

@@ -35,6 +35,20 @@ export function injectTrace(h?: MsgHdrs, ctx: Context = context.active()): MsgHd
   return out;
 }
 
+/** The active context's trace headers as a plain record (for a journal entry); undefined when there is no trace. */
+export function traceCarrier(ctx: Context = context.active()): Record<string, string> | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return Object.keys(carrier).length ? carrier : undefined;
+}
+
+/** Runs `fn` in the context a {@link traceCarrier} record holds (as it is, when none or malformed). */
+export function withTraceCarrier<R>(carrier: Record<string, string> | undefined, fn: () => R): R {
+  if (!carrier) return fn();
+  const ctx = propagation.extract(ROOT_CONTEXT, carrier);
+  return ctx === ROOT_CONTEXT ? fn() : context.with(ctx, fn);
+}
+
 /** The context a message carried; a missing or malformed `traceparent` gives the root context (a new trace). */
 export function extractTrace(h: MsgHdrs | undefined): Context {
   if (!h) return ROOT_CONTEXT;

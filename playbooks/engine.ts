@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, withTraceCarrier, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
 import { candidatesOf, decideChoice, type DiagnosisContext } from './diagnose-step.js';
 import type { Diagnoser } from './diagnosis-port.js';
 import { ApprovalGate, replyTo } from './approval-gate.js';
@@ -183,7 +183,8 @@ export class PlaybookEngine {
       void this.#journal?.remove(run.runId);
       return;
     }
-    void this.#launch(pb, run, entry.event, entry);
+    // the resumed run's span joins the trace its first engine started it in
+    withTraceCarrier(entry.trace, () => void this.#launch(pb, run, entry.event, entry));
   }
 
   /** Swaps the playbook set (hot reload); runs already started keep the version they started with. */

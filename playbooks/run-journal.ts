@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BusClient, Envelope, KV } from '../bus/index.js';
+import { traceCarrier, type BusClient, type Envelope, type KV } from '../bus/index.js';
 import { PlaybookError } from './errors.js';
 import type { RunRecord, RunStatus, StepRecord, StepStage } from './run-record.js';
 
@@ -23,6 +23,8 @@ export interface JournalEntry {
   /** Finished steps, in the order they ran. */
   steps: StepRecord[];
   inflight?: InflightAttempt;
+  /** The trace context the run started in (W3C `traceparent`/`tracestate`): a resumed run joins the same trace. */
+  trace?: Record<string, string>;
   /** Set just before the final phase is published; an ended entry is only cleaned up, never resumed. */
   ended?: { status: RunStatus; reason?: string };
 }
@@ -75,7 +77,8 @@ export class RunJournal {
 
   begin(run: RunRecord, event: Envelope<unknown>): Promise<void> {
     const { runId, playbook, target, eventId, startedAt, attached, notBefore } = run;
-    const entry: JournalEntry = { run: { runId, playbook, target, eventId, startedAt, attached, ...(notBefore ? { notBefore } : {}) }, event, steps: [] };
+    const trace = traceCarrier();
+    const entry: JournalEntry = { run: { runId, playbook, target, eventId, startedAt, attached, ...(notBefore ? { notBefore } : {}) }, event, steps: [], ...(trace ? { trace } : {}) };
     this.#entries.set(runId, entry);
     return this.#write(entry);
   }
