@@ -69,3 +69,28 @@ export type ChaosContainerConfigData = z.infer<typeof ChaosContainerConfigData>;
 /** `chaos.container_kill`: send `signal` to the container's main process (docker kill). */
 export const ChaosContainerKillData = z.object({ target: z.string().min(1), signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'a signal name such as SIGKILL').default('SIGKILL') }).strict();
 export type ChaosContainerKillData = z.infer<typeof ChaosContainerKillData>;
+
+const ContainerFile = z.string().regex(/^\/[A-Za-z0-9_./-]+$/, 'an absolute path inside the container').refine((f) => !f.split('/').includes('..'), 'no `..` segment');
+
+/** `chaos.container_log_fill`: write `bytes` to a log file inside the container (its declared log directory on the host fills: log saturation). */
+export const ChaosContainerLogFillData = z.object({ target: z.string().min(1), file: ContainerFile, bytes: z.number().int().positive().max(1024 ** 3) }).strict();
+export type ChaosContainerLogFillData = z.infer<typeof ChaosContainerLogFillData>;
+
+/** `chaos.container_volume_flood`: write non-log data to `file` inside the container until its filesystem is full (No space left). */
+export const ChaosContainerVolumeFloodData = z.object({ target: z.string().min(1), file: ContainerFile }).strict();
+export type ChaosContainerVolumeFloodData = z.infer<typeof ChaosContainerVolumeFloodData>;
+
+/** `chaos.container_disk_chain`: the chain reaction — write `bytes` to a log file inside the container, then stop it (`signal` to its main process). */
+export const ChaosContainerDiskChainData = z
+  .object({
+    target: z.string().min(1),
+    file: ContainerFile,
+    bytes: z.number().int().positive().max(1024 ** 3),
+    signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'a signal name such as SIGTERM').default('SIGTERM'),
+  })
+  .strict();
+export type ChaosContainerDiskChainData = z.infer<typeof ChaosContainerDiskChainData>;
+
+/** `chaos.container_data_corrupt`: overwrite the first `bytes` of a data file inside the container with random bytes. */
+export const ChaosContainerDataCorruptData = z.object({ target: z.string().min(1), file: ContainerFile, bytes: z.number().int().positive().max(65_536).default(512) }).strict();
+export type ChaosContainerDataCorruptData = z.infer<typeof ChaosContainerDataCorruptData>;

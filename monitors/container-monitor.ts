@@ -40,8 +40,8 @@ function dirBytes(dir: string): number {
  * The container failure catalogue's monitor, for `driver: docker` targets:
  * - an unexpected death → `events.container.crashed` with its root-cause tag (read by the driver
  *   from the last logs), and `events.container.oom_killed` when the tag is `oom_killed`;
- * - a declared `logDir` whose filesystem is fuller than `logSaturationPct` → `events.container.log_saturation`
- *   (once per episode: again only after it fell back under the threshold);
+ * - a running container's declared `logDir` whose filesystem is fuller than `logSaturationPct` →
+ *   `events.container.log_saturation` (once per episode: again only after it fell back under the threshold);
  * - more than `zombieThreshold` exited containers carrying Homeostat's label on an engine →
  *   `events.container.zombie_outbreak` (once per episode), for the engine's first docker target.
  */
@@ -99,7 +99,8 @@ export class ContainerMonitor {
     const threshold = this.opts.logSaturationPct ?? 85;
     for (const rt of this.#docker) {
       const c = rt.config as DockerTargetConfig;
-      if (!c.logDir) continue;
+      // a dead container's full disk is its crash's business (events.container.crashed, disk_full)
+      if (!c.logDir || !rt.running) continue;
       const pct = diskUsedPct(c.logDir);
       if (pct === null) continue;
       if (pct <= threshold) {

@@ -8,6 +8,7 @@ import { freshStack } from './fresh-stack.js';
 import type { ScoredStack } from './scored-stack.js';
 import { CutoffWatch } from './cutoff-watch.js';
 import { dataServicesServe } from './data-service-probe.js';
+import { mountScratch } from './scratch-filesystem.js';
 import type { Scenario } from './scenario.js';
 
 export interface RunReport {
@@ -85,12 +86,22 @@ export async function runScenarioOnce(
     notes: [],
   };
   progress(scenario.id, runIndex, open ? 'attaching' : 'starting stack');
-  const stack = await (open ? open() : freshStack(settings, log, scenario.targets ? loadTargets(scenario.targets) : undefined));
+  // an attached stack's targets are its own: only a fresh stack gets the scenario's filesystems
+  const unmount = !open && scenario.filesystems.length ? await mountScratch(scenario.filesystems) : null;
+  let stack: ScoredStack;
+  try {
+    stack = await (open ? open() : freshStack(settings, log, scenario.targets ? loadTargets(scenario.targets) : undefined));
+  } catch (e) {
+    await unmount?.();
+    throw e;
+  }
   const seenPids = new Set<number>();
   let op: BusClient | null = null;
   let cutoff: CutoffWatch | null = null;
   /** Approvals the runner will publish (scenarios with `approve`). */
   const gates = new Set<NodeJS.Timeout>();
+  /** Adds the scenario's run's end reason and the other runs on the target to the notes. */
+  let runNotes = () => undefined as void;
   try {
     op = await BusClient.connect(stack.operator, 'stress-runner', log);
     // the target is a registered target, or (S02) an actor of the ACL policy
@@ -112,18 +123,39 @@ export async function runScenarioOnce(
     });
     let t0 = 0;
     let detectedAt = 0;
+    let detectEventId: string | null = null;
     op.subscribe(scenario.detect.event, z.unknown(), (env) => {
-      if (t0 && !detectedAt && env.target === scenario.target) detectedAt = performance.now();
+      if (t0 && !detectedAt && env.target === scenario.target) {
+        detectedAt = performance.now();
+        detectEventId = env.id;
+      }
     });
     for (const [kind, what] of [['heartbeat', 'missed'], ['target', 'exited'], ['target', 'unhealthy']] as const) {
       op.subscribe(subjects.event(kind, what), z.unknown(), (env: Envelope<unknown>) => {
         if (t0 && env.target && others.includes(env.target)) report.collateral.push(`${env.target}: ${kind === 'heartbeat' ? 'heartbeat missed' : what}`);
       });
     }
-    let runId: string | null = null;
     let resolvedAt = 0;
     let runEnded = false;
     let approvalWait = 0;
+    /**
+     * Runs on the target after the injection, in start order. The scenario's run is the one the
+     * detected event started; failing that (the playbook fires on a follow-up event, e.g. S06's
+     * oom_killed after target.exited), the first of the expected playbook; failing that, the first.
+     */
+    const runs = new Map<string, { playbook: string; eventId: string; status: string | null; endedAt: number; reason?: string }>();
+    const scored = () => {
+      const all = [...runs.entries()];
+      return all.find(([, r]) => detectEventId !== null && r.eventId === detectEventId) ?? all.find(([, r]) => r.playbook === scenario.playbook) ?? all[0] ?? null;
+    };
+    const refresh = () => {
+      const r = scored()?.[1];
+      report.playbook = r?.playbook ?? null;
+      report.runStatus = r?.status ?? null;
+      // a run of another playbook for another event ending is not the end the scenario waits for
+      runEnded = r?.status != null && (r.eventId === detectEventId || r.playbook === scenario.playbook);
+      resolvedAt = r?.status === 'resolved' ? r.endedAt : 0;
+    };
     // runs on the target before the injection (e.g. a start-up hiccup being healed): inject only once they ended
     const before = new Set<string>();
     op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
@@ -134,15 +166,14 @@ export async function runScenarioOnce(
         else if (phase === 'resolved' || phase === 'failed' || phase === 'stopped') before.delete(env.data.runId);
         return;
       }
-      if (phase === 'started' && !runId) {
-        runId = env.data.runId;
-        report.playbook = env.data.playbook;
-      }
-      if (env.data.runId === runId && phase === 'awaiting_approval') {
+      const id = env.data.runId;
+      if (phase === 'started' && !runs.has(id)) runs.set(id, { playbook: env.data.playbook, eventId: env.data.eventId ?? '', status: null, endedAt: 0 });
+      const run = runs.get(id);
+      if (!run) return;
+      if (phase === 'awaiting_approval') {
         const gateAt = performance.now();
         if (!scenario.approve) report.notes.push(`run waits for approval of step ${env.data.step ?? '?'}; the scenario does not approve`);
         else {
-          const id = runId;
           const t = setTimeout(() => {
             gates.delete(t);
             approvalWait += performance.now() - gateAt;
@@ -151,13 +182,21 @@ export async function runScenarioOnce(
           gates.add(t);
         }
       }
-      if (env.data.runId === runId && (phase === 'resolved' || phase === 'failed' || phase === 'stopped')) {
-        report.runStatus = phase;
-        if (phase === 'resolved') resolvedAt = performance.now();
-        runEnded = true;
-        if (env.data.reason) report.notes.push(`run ${phase}: ${env.data.reason}`);
+      if (phase === 'resolved' || phase === 'failed' || phase === 'stopped') {
+        run.status = phase;
+        run.endedAt = performance.now();
+        if (env.data.reason) run.reason = env.data.reason;
       }
+      refresh();
     });
+    runNotes = () => {
+      const chosen = scored();
+      for (const [id, r] of runs) {
+        if (id === chosen?.[0]) {
+          if (r.status && r.reason) report.notes.push(`run ${r.status}: ${r.reason}`);
+        } else report.notes.push(`also ran on ${scenario.target}: ${r.playbook} (${r.status ?? 'not ended'})`);
+      }
+    };
     await op.flush();
 
     progress(scenario.id, runIndex, 'waiting for steady state');
@@ -254,11 +293,13 @@ export async function runScenarioOnce(
   } catch (e) {
     report.notes.push((e as Error).message);
   } finally {
+    runNotes();
     for (const t of gates) clearTimeout(t);
     await cutoff?.stop();
     await op?.close().catch(() => undefined);
     progress(scenario.id, runIndex, stack.mode === 'fresh' ? 'stopping stack' : 'detaching');
     await stack.release();
+    await unmount?.();
   }
   // an attached stack keeps running: its processes are not orphans
   report.orphans = stack.mode === 'fresh' ? await leftovers([...seenPids]) : [];

@@ -38,4 +38,30 @@ describe('stress S06–S12: containers (real dockerd)', () => {
     expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-config-error', runStatus: 'stopped', passed: true });
     expect(r.notes.join('\n')).toContain('configuration error');
   });
+
+  it('S10: a web log directory over 85 % (a real 8 MiB tmpfs) is cleaned and the disk verified', async () => {
+    const r = await run('S10');
+    expect(r.notes).toEqual([]);
+    expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-log-saturation', runStatus: 'resolved', collateral: [], passed: true });
+  });
+
+  it('S11: a volume flooded with non-log data stops the run ("non-log data is filling the disk"), nothing restarted', async () => {
+    const r = await run('S11');
+    expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-disk-full', runStatus: 'stopped', passed: true });
+    expect(r.notes.join('\n')).toContain('non-log data is filling the disk');
+    expect(r.coldStartMs).toBeNull();
+  });
+
+  it('S12: the chain (disk full, then the database stopped) is cleaned, restarted after approval and resolves once it runs', async () => {
+    const r = await run('S12');
+    expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-disk-full', runStatus: 'resolved', collateral: [], passed: true });
+    expect(r.approvalWaitMs).not.toBeNull();
+    expect(r.coldStartMs).not.toBeNull();
+  });
+
+  it('S16: corrupt data stops the run with the reason, and nothing is restarted', async () => {
+    const r = await run('S16');
+    expect(r).toMatchObject({ detected: true, recovered: true, playbook: 'container-data-corruption', runStatus: 'stopped', passed: true });
+    expect(r.notes.join('\n')).toContain('data corruption');
+  });
 });

@@ -22,6 +22,23 @@ export const ScenarioSchema = z
         afterCalm: z.boolean().default(false),
       })
       .strict(),
+    /**
+     * Small real filesystems (tmpfs, root needed) the runner mounts before a fresh stack starts and
+     * unmounts after it stopped, so a disk fills for real; the scenario's targets bind them into
+     * their containers and declare them as `logDir`. Paths under /tmp/homeostat- only.
+     */
+    filesystems: z
+      .array(
+        z
+          .object({
+            path: z.string().regex(/^\/tmp\/homeostat-[A-Za-z0-9_.-]+$/, 'a folder /tmp/homeostat-<name>'),
+            size: z.union([z.number().int().positive(), z.string().regex(/^\d+[km]$/i, 'bytes, or a number with k or m (e.g. 8m)')]).transform((v) =>
+              typeof v === 'number' ? v : Number(v.slice(0, -1)) * (v.slice(-1).toLowerCase() === 'k' ? 1024 : 1024 ** 2),
+            ),
+          })
+          .strict(),
+      )
+      .default([]),
     /** The first matching event (for the target) after injection counts as detection. */
     detect: z.object({ event: z.string() }).strict(),
     /** Steady state that counts as recovered. */

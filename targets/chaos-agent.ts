@@ -15,7 +15,16 @@ import { readProcUsage } from './process-usage.js';
 import { ChaosCpuSpikeData, ChaosPgExhaustData, ChaosRedisFillData } from '../bus/index.js';
 import { DataServiceFaults, type ChaosEndpoints } from './data-service-faults.js';
 import { requestCpuSpike } from './cpu-spike-fault.js';
-import { ChaosContainerConfigData, ChaosContainerKillData, ChaosContainerOomData, ChaosContainerZombiesData } from '../bus/index.js';
+import {
+  ChaosContainerConfigData,
+  ChaosContainerDataCorruptData,
+  ChaosContainerDiskChainData,
+  ChaosContainerKillData,
+  ChaosContainerLogFillData,
+  ChaosContainerOomData,
+  ChaosContainerVolumeFloodData,
+  ChaosContainerZombiesData,
+} from '../bus/index.js';
 import { DockerFaults, type ChaosContainer } from './docker-faults.js';
 
 interface Fault<S extends z.ZodType> {
@@ -49,6 +58,10 @@ export class ChaosAgent {
     this.#register('container_kill', { schema: ChaosContainerKillData, run: (d) => docker.kill(d) });
     this.#register('container_zombies', { schema: ChaosContainerZombiesData, run: (d) => docker.zombies(d) });
     this.#register('container_config_corrupt', { schema: ChaosContainerConfigData, run: (d) => docker.configCorrupt(d) });
+    this.#register('container_log_fill', { schema: ChaosContainerLogFillData, run: (d) => docker.logFill(d) });
+    this.#register('container_volume_flood', { schema: ChaosContainerVolumeFloodData, run: (d) => docker.volumeFlood(d) });
+    this.#register('container_disk_chain', { schema: ChaosContainerDiskChainData, run: (d) => docker.diskChain(d) });
+    this.#register('container_data_corrupt', { schema: ChaosContainerDataCorruptData, run: (d) => docker.dataCorrupt(d) });
     this.#register('heartbeat_pause', { schema: ChaosHeartbeatPauseData, run: (d) => this.#heartbeatPause(d) });
     this.#aclSpam = new AclSpamFault(creds.url, actors, log, (o) => bus.publish(subjects.event('chaos', 'acl_spam_ended'), 'chaos.acl_spam_ended', o, { target: o.actor }));
     this.#register('acl_spam', { schema: ChaosAclSpamData, run: (d) => this.#aclSpam.start(d) });

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { LogLine } from './driver.js';
 
@@ -73,4 +74,41 @@ export function signalOfExitCode(code: number | null): string | null {
   if (code === null || code <= 128 || code > 128 + 64) return null;
   const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
   return names[code - 128] ?? null;
+}
+
+/**
+ * The last `tail` lines of a container's `json-file` log (its `LogPath`, one JSON object a line:
+ * `{ log, stream, time }`), reading at most the last `maxBytes` of the file — no call to the engine.
+ * Null when the file cannot be read or is not in that format (another log driver, a remote engine,
+ * no permission): the caller then asks the engine.
+ */
+export function readJsonFileLogTail(path: string, tail: number, maxBytes = 65_536): LogLine[] | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, maxBytes);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    let text = buf.toString('utf8');
+    // a read that starts mid-file starts mid-line: drop that part line
+    if (len < size) text = text.slice(text.indexOf('\n') + 1);
+    const out: LogLine[] = [];
+    for (const raw of text.split('\n')) {
+      if (!raw) continue;
+      const j = JSON.parse(raw) as { log?: unknown; stream?: unknown; time?: unknown };
+      if (typeof j.log !== 'string' || (j.stream !== 'stdout' && j.stream !== 'stderr')) return null;
+      const line = j.log.replace(/\r?\n$/, '');
+      out.push({ at: typeof j.time === 'string' ? Date.parse(j.time) : Date.now(), stream: j.stream, line: line.length > 4096 ? `${line.slice(0, 4096)}…` : line });
+    }
+    return out.slice(-tail);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
