@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { freePort } from '../bus/index.js';
-import { CheckSchema, runCheck, type CheckConfig } from '../targets/index.js';
+import { parseCheck, runCheck, type CheckConfig } from '../targets/index.js';
 
 const argOf = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,8 +51,8 @@ async function main(): Promise<void> {
   try {
     await listening(port, 10_000);
     const checks: [string, CheckConfig][] = [
-      ['redis (INFO memory errorstats)', CheckSchema.parse({ kind: 'redis', port })],
-      ['postgres (pg_stat_activity)', CheckSchema.parse({ kind: 'postgres', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), user: decodeURIComponent(pgUrl.username || 'postgres'), database: pgUrl.pathname.slice(1) || 'postgres' })],
+      ['redis (INFO memory errorstats)', parseCheck({ kind: 'redis', port })],
+      ['postgres (pg_stat_activity)', parseCheck({ kind: 'postgres', host: pgUrl.hostname, port: Number(pgUrl.port || 5432), user: decodeURIComponent(pgUrl.username || 'postgres'), database: pgUrl.pathname.slice(1) || 'postgres' })],
     ];
     process.stdout.write(`data-service check cost: CPU of the polling process per poll, ${polls} polls each over a kept connection (goal ≤ ${GOAL_MS} ms)\n`);
     let worst = 0;
