@@ -2,14 +2,14 @@ import pg from 'pg';
 import pino from 'pino';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { CheckSchema, type CheckConfig } from '../targets/index.js';
+import { parseCheck, type CheckConfig } from '../targets/index.js';
 import { throwawayCluster } from '../test/postgres.js';
 import { throwawayRedis } from '../test/redis.js';
 import { actionSpec, DataServiceGuard, DataServiceRefusedError, postgresConnections, postgresTerminateIdle, redisFlushall, redisMemory, redisPurge } from './index.js';
 
 const actx = { actionId: 'a1', log: pino({ level: 'silent' }) };
 /** The guard reads targets' declared checks: here, one target named `svc` with `checks`. */
-const guardOf = (...checks: Record<string, unknown>[]) => new DataServiceGuard({ get: () => ({ checks: checks.map((c): CheckConfig => CheckSchema.parse(c)) }) });
+const guardOf = (...checks: Record<string, unknown>[]) => new DataServiceGuard({ get: () => ({ checks: checks.map((c): CheckConfig => parseCheck(c)) }) });
 
 describe('redis actions', () => {
   it('purges only the keys of the declared pattern (SCAN + UNLINK) and refuses a pattern matching every key', async () => {

@@ -52,7 +52,7 @@ export class ChaosAgent {
     this.#register('redis_fill', { schema: ChaosRedisFillData, run: (d) => this.#data.redisFill(d) });
     this.#register('pg_exhaust', { schema: ChaosPgExhaustData, run: (d) => this.#data.pgExhaust(d) });
     const containers: Record<string, ChaosContainer> = {};
-    for (const [name, e] of Object.entries(endpoints)) if (e.kind === 'container') containers[name] = { socket: e.socket, container: e.container };
+    for (const [name, list] of Object.entries(endpoints)) for (const e of list) if (e.kind === 'container') containers[name] = { socket: e.socket, container: e.container };
     const docker = new DockerFaults(containers, log);
     this.#register('container_oom', { schema: ChaosContainerOomData, run: (d) => docker.oom(d) });
     this.#register('container_kill', { schema: ChaosContainerKillData, run: (d) => docker.kill(d) });

@@ -67,6 +67,22 @@ describe('targets.yaml checks', () => {
     expect(path.problems[0]).toMatchObject({ line: 6, field: 'targets.0.checks.0.path', message: expect.stringMatching(/numeric `port`/) });
   });
 
+  it('gives a redis or postgres check without `port` its target\'s port (a container on the host network), and refuses one when the target has none', async () => {
+    await using ctx = await setup();
+    const file = join(ctx.dir, 'targets.yaml');
+    writeFileSync(
+      file,
+      'targets:\n' +
+        '  - { name: cache, driver: docker, port: 16500, create: { image: homeostat/redis:1 }, checks: [{ kind: redis }] }\n' +
+        '  - { name: db, driver: docker, port: 16501, checks: [{ kind: postgres, appRole: app }, { kind: postgres, name: other, port: 16502 }] }\n',
+    );
+    const [cache, db] = loadTargets(file);
+    expect(cache!.checks[0]).toMatchObject({ kind: 'redis', host: '127.0.0.1', port: 16500 });
+    expect(db!.checks).toMatchObject([{ kind: 'postgres', port: 16501, appRole: 'app' }, { kind: 'postgres', port: 16502 }]);
+    const none = await problems('      - { kind: redis }\n');
+    expect(none.problems[0]).toMatchObject({ line: 6, field: 'targets.0.checks.0.port', message: expect.stringMatching(/a redis check needs a `port`, or its target a numeric `port`/) });
+  });
+
   it('targets/schema.json is the JSON Schema generated from the zod schema (regenerate: homeostat targets schema --write targets/schema.json)', () => {
     expect(readFileSync(join(import.meta.dirname, 'schema.json'), 'utf8')).toBe(targetsJsonSchemaText());
   });

@@ -22,7 +22,24 @@ export const CHECK_KINDS = {
 
 /** One entry of a target's `checks:`, validated by its kind's branch. */
 export const CheckSchema = z.discriminatedUnion('kind', [heartbeatCheck.schema, httpCheck.schema, tcpCheck.schema, execCheck.schema, redisCheck.schema, postgresCheck.schema]);
-export type CheckConfig = z.infer<typeof CheckSchema>;
+type ParsedCheck = z.infer<typeof CheckSchema>;
+/** A check as loaded with its target: a `redis` or `postgres` check's port resolved (its own, else the target's). */
+export type CheckConfig = ParsedCheck extends infer C ? (C extends { kind: 'redis' | 'postgres' } ? C & { port: number } : C) : never;
+
+/**
+ * `checks` with each data-service check's port resolved: its own `port`, else the target's
+ * (a container on the host network listens on the target's port). The target schemas run it at load.
+ */
+export function resolveCheckPorts(checks: readonly ParsedCheck[], targetPort: number | 'auto' | undefined): CheckConfig[] {
+  return checks.map((c) => ((c.kind === 'redis' || c.kind === 'postgres') && c.port === undefined ? { ...c, port: targetPort as number } : c) as CheckConfig);
+}
+
+/** Parses one check outside a targets file (tests, benchmarks): a data-service check must then give its `port`. */
+export function parseCheck(input: unknown): CheckConfig {
+  const c = CheckSchema.parse(input);
+  if ((c.kind === 'redis' || c.kind === 'postgres') && c.port === undefined) throw new Error(`a ${c.kind} check parsed alone needs a \`port\``);
+  return resolveCheckPorts([c], undefined)[0]!;
+}
 export type CheckKindName = keyof typeof CHECK_KINDS;
 
 function kindOf(c: CheckConfig): CheckKind {
@@ -30,7 +47,7 @@ function kindOf(c: CheckConfig): CheckKind {
 }
 
 /** The check's name: its `name`, or its kind. */
-export function checkName(c: CheckConfig): string {
+export function checkName(c: { name?: string; kind: string }): string {
   return c.name ?? c.kind;
 }
 

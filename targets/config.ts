@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Duration, loadYamlFile } from '../config/index.js';
-import { checkName, CheckSchema } from './check-kinds.js';
+import { checkName, CheckSchema, resolveCheckPorts } from './check-kinds.js';
 
 const Name = z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "_" or "-"');
 
@@ -41,6 +41,8 @@ function checkTargetChecks(t: { builtin?: string; port?: number | 'auto'; checks
     const name = checkName(c);
     if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['checks', i, 'name'], message: `duplicate check name "${name}" (give each check of one kind its own name)` });
     seen.add(name);
+    if ((c.kind === 'redis' || c.kind === 'postgres') && c.port === undefined && typeof t.port !== 'number')
+      ctx.addIssue({ code: 'custom', path: ['checks', i, 'port'], message: `a ${c.kind} check needs a \`port\`, or its target a numeric \`port\`` });
     if (c.kind === 'http' && c.path && !t.builtin && (t.port === 'auto' || t.port === undefined))
       ctx.addIssue({ code: 'custom', path: ['checks', i, 'path'], message: '`path` is resolved against the target\'s `port`: give the target a numeric `port`, or give the check a `url`' });
   });
@@ -70,7 +72,8 @@ export const ProcessTargetSchema = z
     path: ['command'],
   })
   .superRefine(checkTargetChecks)
-  .refine((t) => t.builtin !== 'postgres' || typeof t.port === 'number', { message: 'the postgres builtin needs a numeric `port`', path: ['port'] });
+  .refine((t) => t.builtin !== 'postgres' || typeof t.port === 'number', { message: 'the postgres builtin needs a numeric `port`', path: ['port'] })
+  .transform((t) => ({ ...t, checks: resolveCheckPorts(t.checks, t.port) }));
 
 /** The label Homeostat puts on every container it creates (`containers.prune` and the zombie monitor count only these). */
 export const HOMEOSTAT_LABEL = 'homeostat.managed';
@@ -103,7 +106,8 @@ export const DockerTargetSchema = z
       .describe('Create the container (network host, Homeostat\'s label) when it does not exist; Homeostat removes it when the stack stops. Without it the container must exist.'),
   })
   .strict()
-  .superRefine(checkTargetChecks);
+  .superRefine(checkTargetChecks)
+  .transform((t) => ({ ...t, checks: resolveCheckPorts(t.checks, t.port) }));
 
 /** One entry of `targets:`; the branch is chosen by `driver:` (one per driver of `drivers.ts`). */
 export const TargetSchema = z.discriminatedUnion('driver', [ProcessTargetSchema, DockerTargetSchema]);

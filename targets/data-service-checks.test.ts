@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../bus/index.js';
 import { throwawayCluster } from '../test/postgres.js';
 import { throwawayRedis } from '../test/redis.js';
-import { CheckSchema, runCheck, type CheckConfig } from './index.js';
+import { parseCheck, runCheck, type CheckConfig } from './index.js';
 
 const ctx = { target: 't', driver: {} as never, heartbeatAgeMs: () => null };
-const check = (c: Record<string, unknown>): CheckConfig => CheckSchema.parse(c);
+const check = (c: Record<string, unknown>): CheckConfig => parseCheck(c);
 
 /** A TCP server that answers every connection with text no Redis or PostgreSQL client understands. */
 async function garbageServer(): Promise<{ port: number } & AsyncDisposable> {

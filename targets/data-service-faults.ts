@@ -5,33 +5,31 @@ import { z } from 'zod';
 import type { ChaosPgExhaustData, ChaosRedisFillData } from '../bus/index.js';
 import type { CheckConfig } from './check-kinds.js';
 
-/**
- * What the chaos agent knows of the data-service targets: host and port, and for PostgreSQL the
- * application role it connects as — never a password, never the handlers' monitoring role.
- */
-export const ChaosEndpoints = z.record(
-  z.string(),
-  z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('redis'), host: z.string(), port: z.number().int() }).strict(),
-    z.object({ kind: z.literal('postgres'), host: z.string(), port: z.number().int(), user: z.string(), database: z.string() }).strict(),
-    z.object({ kind: z.literal('container'), socket: z.string(), container: z.string() }).strict(),
-  ]),
-);
-export type ChaosEndpoints = z.infer<typeof ChaosEndpoints>;
+const ChaosEndpoint = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('redis'), host: z.string(), port: z.number().int() }).strict(),
+  z.object({ kind: z.literal('postgres'), host: z.string(), port: z.number().int(), user: z.string(), database: z.string() }).strict(),
+  z.object({ kind: z.literal('container'), socket: z.string(), container: z.string() }).strict(),
+]);
 
-/** The chaos endpoints of targets' declared checks (a postgres check without `appRole` gives none). */
+/**
+ * What the chaos agent knows of each target: its data services' host and port (for PostgreSQL the
+ * application role it connects as — never a password, never the handlers' monitoring role), and
+ * for a docker target its engine's socket and container. A Redis in a container has both.
+ */
+export const ChaosEndpoints = z.record(z.string(), z.array(ChaosEndpoint));
+export type ChaosEndpoints = z.infer<typeof ChaosEndpoints>;
+type ChaosEndpoint = z.infer<typeof ChaosEndpoint>;
+
+/** The chaos endpoints of targets: their container, and their declared data-service checks (a postgres check without `appRole` gives none). */
 export function chaosEndpoints(targets: readonly { name: string; checks: readonly CheckConfig[]; container?: { socket: string; container: string } }[]): ChaosEndpoints {
   const out: ChaosEndpoints = {};
   for (const t of targets) {
-    // a docker target's faults go through its container (its data-service checks are not chaos endpoints)
-    if (t.container) {
-      out[t.name] = { kind: 'container', ...t.container };
-      continue;
-    }
+    const mine: ChaosEndpoint[] = t.container ? [{ kind: 'container', ...t.container }] : [];
     for (const c of t.checks) {
-      if (c.kind === 'redis') out[t.name] = { kind: 'redis', host: c.host, port: c.port };
-      if (c.kind === 'postgres' && c.appRole) out[t.name] = { kind: 'postgres', host: c.host, port: c.port, user: c.appRole, database: c.database };
+      if (c.kind === 'redis') mine.push({ kind: 'redis', host: c.host, port: c.port });
+      if (c.kind === 'postgres' && c.appRole) mine.push({ kind: 'postgres', host: c.host, port: c.port, user: c.appRole, database: c.database });
     }
+    if (mine.length) out[t.name] = mine;
   }
   return out;
 }
@@ -49,10 +47,10 @@ export class DataServiceFaults {
     private readonly log: Logger,
   ) {}
 
-  #endpoint<K extends 'redis' | 'postgres'>(target: string, kind: K): Extract<ChaosEndpoints[string], { kind: K }> {
-    const e = this.endpoints[target];
-    if (!e || e.kind !== kind) throw new Error(`"${target}" has no ${kind} endpoint (declare a ${kind} check on it)`);
-    return e as Extract<ChaosEndpoints[string], { kind: K }>;
+  #endpoint<K extends 'redis' | 'postgres'>(target: string, kind: K): Extract<ChaosEndpoint, { kind: K }> {
+    const e = this.endpoints[target]?.find((x) => x.kind === kind);
+    if (!e) throw new Error(`"${target}" has no ${kind} endpoint (declare a ${kind} check on it)`);
+    return e as Extract<ChaosEndpoint, { kind: K }>;
   }
 
   /** Writes `<prefix><time>:<n>` values (default prefix `cache:fill:`) until Redis answers OOM. */

@@ -7,7 +7,7 @@ export type { TargetDriver, TargetStatus, TargetStateChange, ExecOptions, ExecRe
 export { ProcessDriver, type ProcessSpec, type TargetPidFile } from './process-driver.js';
 export { DRIVERS, createDriver, type DriverContext, type CreatedDriver } from './drivers.js';
 export { TargetRegistry, type TargetRuntime } from './registry.js';
-export { CHECK_KINDS, CheckSchema, checkEvents, checkName, checkPlan, nextAttemptMs, runCheck, type CheckConfig, type CheckKindName, type CheckAttempt } from './check-kinds.js';
+export { CHECK_KINDS, CheckSchema, checkEvents, checkName, parseCheck, checkPlan, nextAttemptMs, runCheck, type CheckConfig, type CheckKindName, type CheckAttempt } from './check-kinds.js';
 export { defineCheckKind, type CheckKind, type CheckPlan, type ProbeContext, type ProbeOutcome, type CheckKindEvents } from './checks/check-kind.js';
 export { RedisEndpointFields, redisClientOptions, parseInfo, redisHealthPct, type RedisEndpoint, type RedisCheck } from './checks/redis-check.js';
 export { PostgresEndpointFields, pgClientOptions, isTooManyClients, readConnections, type PostgresEndpoint, type PostgresCheck } from './checks/postgres-check.js';

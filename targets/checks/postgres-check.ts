@@ -6,7 +6,7 @@ import { defineCheckKind, pollFields, pollPlan, type ProbeOutcome } from './chec
 /** Where a PostgreSQL target is reached: the `postgres` check's fields, also used by the postgres.* handlers. */
 export const PostgresEndpointFields = {
   host: z.string().min(1).default('127.0.0.1').describe('PostgreSQL host (default 127.0.0.1).'),
-  port: z.number().int().min(1).max(65535).describe('PostgreSQL port.'),
+  port: z.number().int().min(1).max(65535).optional().describe("PostgreSQL port (default: the target's `port`, e.g. a container's on the host network)."),
   user: z.string().min(1).default('postgres').describe('The monitoring role the check and handlers connect as (default postgres).'),
   passwordFile: z.string().min(1).optional().describe('A file holding that role\'s password (never the password itself in the targets file).'),
   database: z.string().min(1).default('postgres').describe('Database to connect to (default postgres).'),
@@ -88,7 +88,8 @@ const schema = z
     maxUsage: z.number().min(1).max(100).default(80).describe('Fails when client backends / max_connections × 100 is above this (default 80).'),
   })
   .strict();
-export type PostgresCheck = z.infer<typeof schema>;
+/** A `postgres` check with its port resolved at load (its own, else the target's). */
+export type PostgresCheck = z.infer<typeof schema> & { port: number };
 
 /**
  * `postgres`: client backends of `pg_stat_activity` (`backend_type = 'client backend'`) vs
@@ -101,7 +102,10 @@ export const postgresCheck = defineCheckKind({
   schema,
   events: { failure: 'postgres.connection_exhaustion', unreachable: 'postgres.unreachable' },
   plan: pollPlan,
-  async probe(c, ctx): Promise<ProbeOutcome> {
+  async probe(check, ctx): Promise<ProbeOutcome> {
+    if (check.port === undefined && ctx.port === undefined) throw new Error('the postgres check has no port and its target none either');
+    // the same object (pools and roles are kept per declared check)
+    const c = (check.port === undefined ? Object.assign(check, { port: ctx.port }) : check) as PostgresCheck;
     const pool = poolFor(c, ctx.timeoutMs);
     let metrics;
     try {

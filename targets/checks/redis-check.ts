@@ -6,7 +6,7 @@ import { defineCheckKind, pollFields, pollPlan, type ProbeOutcome } from './chec
 /** Where a Redis target is reached: the `redis` check's fields, also used by the redis.* handlers. */
 export const RedisEndpointFields = {
   host: z.string().min(1).default('127.0.0.1').describe('Redis host (default 127.0.0.1).'),
-  port: z.number().int().min(1).max(65535).describe('Redis port.'),
+  port: z.number().int().min(1).max(65535).optional().describe("Redis port (default: the target's `port`, e.g. a container's on the host network)."),
   user: z.string().min(1).optional().describe('ACL user (default: the default user).'),
   passwordFile: z.string().min(1).optional().describe('A file holding the password (never the password itself in the targets file).'),
 };
@@ -52,6 +52,13 @@ interface Conn {
 /** One connection per declared check, kept between polls (a poll then costs one INFO round trip). */
 const conns = new WeakMap<object, Conn>();
 
+/** `c` with its port (resolved at load; the probe context's port when it was parsed without its target). */
+function withPort(c: z.infer<typeof schema>, targetPort: number | undefined): RedisCheck {
+  if (c.port !== undefined) return c as RedisCheck;
+  if (targetPort === undefined) throw new Error('the redis check has no port and its target none either');
+  return Object.assign(c, { port: targetPort });
+}
+
 function connFor(c: RedisCheck, timeoutMs: number): Conn {
   let conn = conns.get(c);
   if (conn && conn.client.isOpen) return conn;
@@ -78,7 +85,8 @@ const schema = z
     minHealth: z.number().min(0).max(100).default(30).describe('Fails when health % (100 − used/maxmemory × 100) is under this (default 30, i.e. ≥ 70 % used).'),
   })
   .strict();
-export type RedisCheck = z.infer<typeof schema>;
+/** A `redis` check with its port resolved at load (its own, else the target's). */
+export type RedisCheck = z.infer<typeof schema> & { port: number };
 
 /**
  * `redis`: `INFO memory errorstats` over a kept connection. Fails (→ `events.redis.memory_pressure`)
@@ -90,7 +98,8 @@ export const redisCheck = defineCheckKind({
   schema,
   events: { failure: 'redis.memory_pressure', unreachable: 'redis.unreachable' },
   plan: pollPlan,
-  async probe(c, ctx): Promise<ProbeOutcome> {
+  async probe(check, ctx): Promise<ProbeOutcome> {
+    const c = withPort(check, ctx.port);
     const conn = connFor(c, ctx.timeoutMs);
     const onAbort = () => drop(c);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
