@@ -70,6 +70,12 @@ describe('data-service actions on docker targets (real dockerd)', () => {
       await w.connect();
       expect(await w.set('probe', 'ok')).toBe('OK');
       await w.disconnect();
+
+      // a stopped container: the check fails as unreachable (→ events.redis.unreachable), it does not throw
+      await t.driver.stop();
+      const down = await runCheck(t.checks[0]!, { target: 'cache', driver: t.driver, port: t.port, heartbeatAgeMs: () => null });
+      expect(down).toMatchObject({ ok: false, unreachable: true });
+      expect(down.reason).toContain(`redis 127.0.0.1:${port}`);
     } finally {
       await reg.stopAll();
       await removeContainers(docker, [name]);

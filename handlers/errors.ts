@@ -78,6 +78,22 @@ export class ProcessRefusedError extends HandlerError {
   }
 }
 
+/**
+ * A refusal by one of a gate's named rules (code `HANDLER_REFUSED_<RULE>`, the message naming the
+ * action, what was asked, the rule and why). Nothing was done. One shape for the gates whose
+ * refusals are about an action rather than a pid.
+ */
+abstract class RuleRefusedError<R extends string> extends HandlerError {
+  constructor(
+    readonly rule: R,
+    rules: Readonly<Record<R, string>>,
+    action: string,
+    detail: string,
+  ) {
+    super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused ${action} (${detail}): rule "${rule}": ${rules[rule]}`, { refused: true });
+  }
+}
+
 /** The safety rules of the data-service actions (redis.*, postgres.*); a refusal names one. */
 export const DATA_SERVICE_RULES = {
   'no-endpoint': 'the target must declare a redis (or postgres) check: connection details come from it, never from the event',
@@ -88,14 +104,10 @@ export const DATA_SERVICE_RULES = {
 export type DataServiceRule = keyof typeof DATA_SERVICE_RULES;
 
 /** A redis.* or postgres.* action that a safety rule forbids. Nothing was done. */
-export class DataServiceRefusedError extends HandlerError {
+export class DataServiceRefusedError extends RuleRefusedError<DataServiceRule> {
   override name = 'DataServiceRefusedError';
-  constructor(
-    readonly rule: DataServiceRule,
-    action: string,
-    detail: string,
-  ) {
-    super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused ${action} (${detail}): rule "${rule}": ${DATA_SERVICE_RULES[rule]}`, { refused: true });
+  constructor(rule: DataServiceRule, action: string, detail: string) {
+    super(rule, DATA_SERVICE_RULES, action, detail);
   }
 }
 
@@ -111,13 +123,9 @@ export const CONTAINER_RULES = {
 export type ContainerRule = keyof typeof CONTAINER_RULES;
 
 /** A container action that a safety rule forbids. Nothing was done. */
-export class ContainerRefusedError extends HandlerError {
+export class ContainerRefusedError extends RuleRefusedError<ContainerRule> {
   override name = 'ContainerRefusedError';
-  constructor(
-    readonly rule: ContainerRule,
-    action: string,
-    detail: string,
-  ) {
-    super(`HANDLER_REFUSED_${rule.toUpperCase().replaceAll('-', '_')}`, `refused ${action} (${detail}): rule "${rule}": ${CONTAINER_RULES[rule]}`, { refused: true });
+  constructor(rule: ContainerRule, action: string, detail: string) {
+    super(rule, CONTAINER_RULES, action, detail);
   }
 }

@@ -62,7 +62,7 @@ export const ProcessTargetSchema = z
     port: z
       .union([z.number().int().min(1).max(65535), z.literal('auto')])
       .default('auto')
-      .describe('The target\'s TCP port: the demo worker listens on it (auto: a free one); http checks with `path` resolve against it.'),
+      .describe('The target\'s TCP port: the demo worker listens on it (auto: a free one); http checks with `path` resolve against it, and redis/postgres checks without their own `port` connect to it.'),
     /** Grace period between SIGTERM and SIGKILL on stop. */
     stopGrace: Duration.default(2000).describe('Between SIGTERM and SIGKILL on stop (default 2s).'),
   })
@@ -88,7 +88,7 @@ export const DockerTargetSchema = z
     driver: z.literal('docker').describe('A container, driven through the Docker Engine API (dockerode).'),
     container: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a Docker container name').optional().describe('The container\'s name (default: the target\'s name).'),
     socket: z.string().min(1).default('/var/run/docker.sock').describe('The Docker Engine\'s socket.'),
-    port: z.number().int().min(1).max(65535).optional().describe('The port the container listens on (host network); http checks with `path` resolve against it.'),
+    port: z.number().int().min(1).max(65535).optional().describe('The port the container listens on (host network); http checks with `path` resolve against it, and redis/postgres checks without their own `port` connect to it.'),
     logDir: z.string().regex(/^\//, 'an absolute path').optional().describe('The container\'s log directory on the host (absolute): watched for disk use, and the only place `logs.clean` may truncate files.'),
     retry: Duration.default(2000).describe('How often a container that does not exist (and has no `create`) is looked for again (default 2s).'),
     stopGrace: Duration.default(2000).describe('Between SIGTERM and SIGKILL on stop (default 2s; Docker counts whole seconds).'),
