@@ -37,7 +37,7 @@ const noFloor = process.argv.includes('--no-floor');
 const warmupArg = process.argv.indexOf('--warmup');
 const warmup = warmupArg >= 0 ? Math.max(0, Number(process.argv[warmupArg + 1]) || 0) : 3;
 const CLIENT = join(dirname(fileURLToPath(import.meta.url)), 'intake-load-client.js');
-const f = (n: number) => n.toFixed(2);
+const f = (n: number | null) => (n === null || Number.isNaN(n) ? '-' : n.toFixed(2));
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(xs.length * p) - 1)] ?? NaN;
 
 interface ClientReport {
