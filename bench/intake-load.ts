@@ -7,7 +7,7 @@
  * runs have drained, alert posted → matching run started for alerts posted one at a time; last,
  * the machine's noise floor: the same client against a bare HTTP server that answers 202 at once.
  *
- *   npm run build && node dist/bench/intake-load.js [--rate 1000] [--seconds 10] [--warmup 3] [--no-runs] [--no-floor]
+ *   npm run build && node dist/bench/intake-load.js [--rate 1000] [--seconds 10] [--warmup 5] [--no-runs] [--no-floor]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -33,9 +33,13 @@ const seconds = arg('seconds', 10);
 /** The intake alone: no playbook, so no run competes with it for the process. */
 const noRuns = process.argv.includes('--no-runs');
 const noFloor = process.argv.includes('--no-floor');
-/** Seconds of load before the measured ones, at the same rate: the server's request path is compiled then (its latencies printed apart). */
+/**
+ * Seconds of load before the measured ones, at the same rate, printed apart: a fresh stack's first
+ * seconds at 1,000/s are a backlog (the client opens its 256 connections in the first second while
+ * the server's request path is still being compiled; each second's p95 settles after 3–5 s).
+ */
 const warmupArg = process.argv.indexOf('--warmup');
-const warmup = warmupArg >= 0 ? Math.max(0, Number(process.argv[warmupArg + 1]) || 0) : 3;
+const warmup = warmupArg >= 0 ? Math.max(0, Number(process.argv[warmupArg + 1]) || 0) : 5;
 const CLIENT = join(dirname(fileURLToPath(import.meta.url)), 'intake-load-client.js');
 const f = (n: number | null) => (n === null || Number.isNaN(n) ? '-' : n.toFixed(2));
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(xs.length * p) - 1)] ?? NaN;
