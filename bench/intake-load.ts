@@ -35,8 +35,8 @@ const noRuns = process.argv.includes('--no-runs');
 const noFloor = process.argv.includes('--no-floor');
 /**
  * Seconds of load before the measured ones, at the same rate, printed apart: a fresh stack's first
- * seconds at 1,000/s are a backlog (the client opens its 256 connections in the first second while
- * the server's request path is still being compiled; each second's p95 settles after 3–5 s).
+ * seconds at 1,000/s are a backlog while its process's code is still cold (each second's p95 settles
+ * after 2–5 s; a warm stack has no such start).
  */
 const warmupArg = process.argv.indexOf('--warmup');
 const warmup = warmupArg >= 0 ? Math.max(0, Number(process.argv[warmupArg + 1]) || 0) : 5;
