@@ -57,6 +57,8 @@ export class DurableConsumer<S extends z.ZodType> {
   #messages: ConsumerMessages | null = null;
   #advisory: Subscription | null = null;
   readonly #inflight = new Set<Promise<void>>();
+  /** Acknowledgements waiting for the end of this turn of the event loop, to go out in one socket write. */
+  readonly #acks: JsMsg[] = [];
   readonly #opts: Required<Omit<DurableConsumerOptions<S>, 'filterSubjects'>> & Pick<DurableConsumerOptions<S>, 'filterSubjects'>;
 
   private constructor(
@@ -123,7 +125,7 @@ export class DurableConsumer<S extends z.ZodType> {
     }
     try {
       await withMessageContext(m.headers, () => o.handler(env, info));
-      m.ack();
+      this.#ack(m);
       this.stats.acked++;
     } catch (e) {
       const why = (e as Error).message;
@@ -132,6 +134,27 @@ export class DurableConsumer<S extends z.ZodType> {
       this.stats.retried++;
       this.log.warn({ subject: m.subject, delivery: info.deliveryCount, delayMs: delay, err: why }, 'handler failed; will be redelivered');
       m.nak(delay);
+    }
+  }
+
+  /**
+   * Acknowledges at the end of this turn: the acks of every message handled in the turn go out in
+   * one socket write instead of one write each (the writes of a per-message ack cost a busy stack
+   * more CPU than the handling). A process that dies before the turn ends has the message redelivered,
+   * as it would if it died just before an immediate ack.
+   */
+  #ack(m: JsMsg): void {
+    this.#acks.push(m);
+    if (this.#acks.length === 1) setImmediate(() => this.#flushAcks());
+  }
+
+  #flushAcks(): void {
+    for (const m of this.#acks.splice(0)) {
+      try {
+        m.ack();
+      } catch (e) {
+        this.log.warn({ subject: m.subject, err: (e as Error).message }, 'could not acknowledge; the message will be redelivered');
+      }
     }
   }
 
@@ -174,5 +197,6 @@ export class DurableConsumer<S extends z.ZodType> {
     this.#advisory?.unsubscribe();
     await this.#messages?.close();
     await Promise.all(this.#inflight);
+    this.#flushAcks();
   }
 }

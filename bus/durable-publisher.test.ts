@@ -13,7 +13,11 @@ describe('durable publisher', () => {
     // before the stream exists: no responders, a transient error (the intake answers 503)
     await expect(noStream.publish('events.alert.x', 'alert.x', { n: 0 }, { id: 'id-0' })).rejects.toMatchObject({ name: 'DurableBusError', transient: true, message: expect.stringMatching(/no stream/) as unknown });
     await ensureStream(engine, DURABLE_STREAMS.events);
-    const pub = new DurablePublisher(intake);
+    const stages: string[] = [];
+    const pub = new DurablePublisher(intake, undefined, (stage, ms) => {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      stages.push(stage);
+    });
     ctx.defer(() => pub.close());
     const first = await Promise.all(Array.from({ length: 200 }, (_, i) => pub.publish('events.alert.x', 'alert.x', { n: i }, { id: `id-${i}` })));
     expect(first.map((r) => r.duplicate)).toEqual(Array(200).fill(false));
@@ -23,5 +27,8 @@ describe('durable publisher', () => {
     const jsm = await jetstreamManager(engine.nc);
     expect((await jsm.streams.info(DURABLE_STREAMS.events.name)).state.messages).toBe(200);
     expect(pub.pending).toBe(0);
+    // the timing hook (bench:intake's stages): each publish written, then acknowledged
+    expect(stages.filter((s) => s === 'write')).toHaveLength(201);
+    expect(stages.filter((s) => s === 'streamAck')).toHaveLength(201);
   });
 });

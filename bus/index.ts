@@ -13,7 +13,7 @@ export { startHeartbeat } from './heartbeat.js';
 export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
 export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';
 export * from './errors.js';
-export { DurablePublisher } from './durable-publisher.js';
+export { DurablePublisher, type PublishTiming } from './durable-publisher.js';
 export { ensureStream, publishDurable, DURABLE_STREAMS, type DurableStreamSpec, type DurablePublishResult } from './durable-stream.js';
 export { DurableConsumer, type DurableConsumerOptions, type DurableConsumerStats, type DeliveryInfo } from './durable-consumer.js';
 export { EVENT_CATALOGUE, FAMILY_CATALOGUE, eventSchema, eventProblem, type EventName, type EventFamily, type EventKind, type EventData } from './event-catalogue.js';

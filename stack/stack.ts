@@ -54,7 +54,7 @@ import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type A
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
 import { wireDashboard } from './dashboard-wiring.js';
-import { ensureIntakeToken, startWebServer, type WebServer } from '../web/index.js';
+import { ensureIntakeToken, startWebServer, type IntakeTimings, type WebServer } from '../web/index.js';
 import { HistoryService, openStore, Recorder, type Store, type TargetImpact } from '../store/index.js';
 import { BusMetrics } from '../telemetry/index.js';
 
@@ -84,6 +84,8 @@ export interface StackOptions {
   pidDir?: string;
   /** Start the HTTP server (alert intake, /healthz, the dashboard) on 127.0.0.1:`settings.httpPort` (default true). */
   web?: boolean;
+  /** Samples the intake's stages into this (benchmarks: where an accept's time goes). */
+  intakeTimings?: IntakeTimings;
 }
 
 export interface Stack {
@@ -262,7 +264,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => dashboard.stop());
       const metrics = new BusMetrics({ bus: intakeBus, impact: (t) => impactOf(targets, t), storeQueueDepth: () => recorder?.stats().queued });
       metrics.start();
-      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, dashboard: dashboard.options, metrics });
+      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, dashboard: dashboard.options, metrics, ...(opts.intakeTimings ? { timings: opts.intakeTimings } : {}) });
       cleanups.push(() => w.close());
       cleanups.push(startHeartbeat(intakeBus, 'intake', beatMs));
       writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile, dashboard: `${w.url}/dashboard/`, dashboardTokenFile: settings.dashboardTokenFile }) + '\n', { mode: 0o600 });

@@ -7,6 +7,7 @@ import { dashboardAllows, registerDashboard, type DashboardOptions } from './das
 import type { EventStream } from './event-stream.js';
 import { WebError } from './errors.js';
 import { tokenMatches } from './intake-token.js';
+import type { IntakeTimings } from './intake-timings.js';
 
 export interface WebServerOptions {
   /** A bus client logged in with the `intake` role. */
@@ -23,6 +24,8 @@ export interface WebServerOptions {
   dashboard?: DashboardOptions;
   /** Serves `GET /metrics` (Prometheus text format, no token: loopback only) from this scrape. */
   metrics?: { scrape(): Promise<{ contentType: string; body: string }> };
+  /** Samples every intake stage into this (benchmarks only: `bench:intake` prints where the time goes). */
+  timings?: IntakeTimings;
 }
 
 export interface WebServer {
@@ -41,6 +44,9 @@ const MAX_DEADLETTER_RAW = 4096;
 declare module 'fastify' {
   interface FastifyRequest {
     rawBody: string;
+    /** performance.now() when the request arrived and when its route handler started (with `timings` only). */
+    receivedAt: number;
+    handlerAt: number;
   }
 }
 
@@ -53,7 +59,8 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const log = o.log.child({ component: 'web' });
   const ledger = new AlertLedger(o.ledger);
   // one reply subscription for every stream acknowledgement; a turn's publishes go out in one write
-  const publisher = new DurablePublisher(o.bus);
+  const timings = o.timings;
+  const publisher = new DurablePublisher(o.bus, undefined, timings && ((stage, ms) => timings.add(stage, ms)));
   const intake = new AlertIntake(publisher, ledger, log);
   const stats = { unauthorized: 0, refused: 0 };
   const app = Fastify({ bodyLimit: o.bodyLimit ?? 1024 * 1024, loggerInstance: log, logController: new LogController({ disableRequestLogging: true }) });
@@ -65,6 +72,26 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   };
 
   app.decorateRequest('rawBody', '');
+  app.decorateRequest('receivedAt', 0);
+  app.decorateRequest('handlerAt', 0);
+  if (timings) {
+    app.addHook('onRequest', async (req) => {
+      req.receivedAt = performance.now();
+    });
+    app.addHook('onResponse', async (req) => {
+      if (!req.handlerAt || req.method !== 'POST') return;
+      const now = performance.now();
+      timings.add('handler', now - req.handlerAt);
+      timings.add('total', now - req.receivedAt);
+    });
+  }
+  /** Route handler started: `parse` ends; `validate` is timed from here. */
+  const handlerStarted = (req: FastifyRequest) => {
+    if (!timings) return;
+    req.handlerAt = performance.now();
+    timings.add('parse', req.handlerAt - req.receivedAt);
+  };
+  const validated = (req: FastifyRequest) => timings?.add('validate', performance.now() - req.handlerAt);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const raw = body as string;
@@ -123,7 +150,9 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     inSpan(`POST ${route}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'POST', 'http.route': route, 'homeostat.component': 'intake' } }, fn);
 
   app.post('/alerts/alertmanager', async (req, reply) => {
+    handlerStarted(req);
     const parsed = AlertmanagerPayload.safeParse(req.body);
+    validated(req);
     if (!parsed.success) {
       const reason = `not an Alertmanager webhook body (version 4): ${describeZodError(parsed.error)}`;
       deadletter(req, reason, req.rawBody);
@@ -135,6 +164,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
 
   app.post('/incidents', async (req, reply) => {
+    handlerStarted(req);
     const body = req.body as Record<string, unknown> | null;
     // Homeostat's envelope form: told apart by its `data` object
     if (body && typeof body === 'object' && typeof body.data === 'object' && body.data !== null) {
