@@ -73,6 +73,13 @@ async function withStack<T>(web: boolean, fn: (s: Stack) => Promise<T>): Promise
   }
 }
 
+/** What the page exposes for measuring (web/ui/src/main.tsx, live-connection.ts). */
+interface PageProbe {
+  state: { received: number };
+  work: { longestApplyMs: number; longestRenderMs: number; renders: number };
+  live: { stats: { longestParseMs: number; longestBatch: number; batches: number } };
+}
+
 const pct = (v: number[], p: number) => (v.length ? [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)]! : NaN);
 
 async function main(): Promise<void> {
@@ -116,17 +123,23 @@ async function main(): Promise<void> {
     await cpuOfStorm(s.credentials('monitor'), rate, 2);
     await page.waitForFunction((n) => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received >= n, 200 + rate * 2, { timeout: 60_000 }).catch(() => undefined);
     await page.evaluate(() => {
-      const w = globalThis as unknown as { __longest: number; __longtasks: number };
+      const w = globalThis as unknown as { __longest: number; __longtasks: number; homeostat: PageProbe };
       w.__longest = 0;
       w.__longtasks = 0;
+      Object.assign(w.homeostat.work, { longestApplyMs: 0, longestRenderMs: 0, renders: 0 });
+      Object.assign(w.homeostat.live.stats, { longestParseMs: 0, longestBatch: 0, batches: 0 });
     });
     const before = await page.evaluate(() => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received);
     const loud = await cpuOfStorm(s.credentials('monitor'), rate, seconds);
     await page.waitForFunction((n) => (globalThis as unknown as { homeostat: { state: { received: number } } }).homeostat.state.received >= n, before + loud.sent, { timeout: 60_000 }).catch(() => undefined);
     const seen = await page.evaluate(() => {
-      const w = globalThis as unknown as { __longest: number; __longtasks: number; homeostat: { state: { received: number } } };
-      return { longest: w.__longest, longtasks: w.__longtasks, received: w.homeostat.state.received };
+      const w = globalThis as unknown as { __longest: number; __longtasks: number; homeostat: PageProbe };
+      return { longest: w.__longest, longtasks: w.__longtasks, received: w.homeostat.state.received, work: w.homeostat.work, live: w.homeostat.live.stats };
     });
+    console.log(
+      `page work in the storm: ${seen.live.batches} batches (one per animation frame, largest ${seen.live.longestBatch} messages), ${seen.work.renders} renders; ` +
+        `longest stream-parse slice ${seen.live.longestParseMs.toFixed(0)} ms, batch apply ${seen.work.longestApplyMs.toFixed(0)} ms, render ${seen.work.longestRenderMs.toFixed(0)} ms`,
+    );
     const t0 = performance.now();
     await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
     console.log(`storm ${rate}/s × ${seconds} s with the dashboard and its page open: stack process CPU ${loud.cpuPct.toFixed(1)} % of one core (${loud.sent} events)`);

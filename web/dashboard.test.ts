@@ -77,8 +77,12 @@ describe('dashboard in a real browser', () => {
   it('streams a run live, shows hostile output as text, refuses a wrong token, approves from the page', async () => {
     await using ctx = await setup();
     const h = await engineHarness(ctx, playbooks(GATED));
-    h.answer((req) => (req.action === 'test.other' ? { status: 'ok', stdout: HOSTILE_STDOUT, stderr: 'warning: <b>not bold</b>', exitCode: 0 } : { status: 'ok' }));
-    const { web, token } = await dashboard(ctx);
+    h.answer((req) =>
+      req.action === 'test.other'
+        ? { status: 'ok', stdout: HOSTILE_STDOUT, stderr: 'warning: <b>not bold</b>', exitCode: 0, command: 'diagnose-svc --target svc-1', healthBefore: 40, healthAfter: 95 }
+        : { status: 'ok' },
+    );
+    const { web, token, wiring } = await dashboard(ctx);
     await using browser = await launchBrowser();
     const page = await browser.page();
     await page.goto(`${web.url}/dashboard/`);
@@ -96,7 +100,26 @@ describe('dashboard in a real browser', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('img[src="x"], .output b').count()).toBe(0);
     expect(await card.locator('[data-testid="approval-box"]').textContent()).toMatch(/test\.fix.*risk high/);
+    // the step's command, exit code and the target's health before → after, on the call and on its step
+    expect(await card.locator('.action code.command').first().textContent()).toBe('$ diagnose-svc --target svc-1');
+    expect(await card.locator('[data-testid="action-health"]').first().textContent()).toBe(' health 40 % → 95 %');
+    const stepRow = card.locator('[data-step="diagnose"]');
+    expect(await stepRow.locator('td.step-health').textContent()).toBe('40 % → 95 %');
+    expect(await stepRow.locator('td').nth(4).textContent()).toBe('0');
     await browser.screenshot(page, 'run-awaiting-approval');
+
+    // a page opened after the server's feed dropped the awaiting_approval message still shows the approval box:
+    // it asks the engine for its active runs at load (engine.runs.active)
+    for (let i = 0; i < 5100; i++) h.monitor.publish('events.test.noise', 'events.test.noise', { i }, { target: 'svc-2' });
+    await h.monitor.flush();
+    await expect.poll(() => wiring.options.feed.items().some((i) => i.subject === `runs.${runId}.awaiting_approval`), { timeout: 10_000 }).toBe(false);
+    const later = await browser.page();
+    await later.goto(`${web.url}/dashboard/`);
+    const laterCard = later.locator(`[data-run="${runId}"]`);
+    await laterCard.locator('[data-testid="approval-box"]').waitFor();
+    expect(await laterCard.getAttribute('data-status')).toBe('awaiting_approval');
+    expect(await laterCard.locator('[data-testid="approval-box"]').textContent()).toMatch(/step fix — test\.fix.*risk high/);
+    await later.close();
 
     // a wrong token: 401 on the page, nothing decided
     await card.locator('[data-testid="approval-token"]').fill('not-the-dashboard-token');

@@ -55,13 +55,16 @@ export class LiveFeed {
           callback: (err, msg) => {
             if (err) return void this.o.log.warn({ err, pattern: p }, 'dashboard feed subscription error');
             let parsed;
+            const raw = msg.string();
             try {
-              parsed = EnvelopeSchema.safeParse(JSON.parse(msg.string()));
+              parsed = EnvelopeSchema.safeParse(JSON.parse(raw));
             } catch {
               parsed = undefined;
             }
             if (!parsed?.success) return void this.stats.skipped++;
-            this.push(msg.subject, parsed.data);
+            // the schema is strict (it strips nothing), so the text received is the envelope's JSON: not serialised
+            // again, unless it spans lines (one SSE data line holds it)
+            this.push(msg.subject, parsed.data, /[\r\n]/.test(raw) ? undefined : raw);
           },
         }),
       );
@@ -69,10 +72,10 @@ export class LiveFeed {
   }
 
   /** Adds one message (the bus subscription calls this; exposed for tests of the stream). */
-  push(subject: string, envelope: Envelope): FeedItem {
+  push(subject: string, envelope: Envelope, envelopeJson = JSON.stringify(envelope)): FeedItem {
     this.stats.received++;
     const seq = ++this.#seq;
-    const item: FeedItem = { id: `${this.epoch}-${seq}`, seq, subject, envelope, json: JSON.stringify({ subject, envelope }) };
+    const item: FeedItem = { id: `${this.epoch}-${seq}`, seq, subject, envelope, json: `{"subject":${JSON.stringify(subject)},"envelope":${envelopeJson}}` };
     if (this.#ring.length < this.#capacity) this.#ring.push(item);
     else {
       this.#ring[this.#start] = item;
