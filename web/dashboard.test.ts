@@ -10,6 +10,8 @@ import { startStack } from '../stack/index.js';
 import { launchBrowser } from '../bench/headless-chromium.js';
 import { engineHarness, playbooks } from '../test/engine-harness.js';
 import { setup, type TestContext } from '../test/setup.js';
+import { throwawaySchema } from '../test/postgres.js';
+import { HistoryService, openStore, Recorder } from '../store/index.js';
 import { startWebServer } from './index.js';
 
 /**
@@ -144,6 +146,46 @@ describe('dashboard in a real browser', () => {
     }, [runId, token] as const);
     expect(late.status).toBe(409);
     expect(late.body).toMatchObject({ accepted: false, message: `run ${runId} is not waiting for approval: it is resolved` });
+  });
+
+  it('a run recorded before the page (and its feed) started shows its steps from the store: command, exit code, output, health before → after', async () => {
+    await using ctx = await setup();
+    await using pg = await throwawaySchema('dashrec');
+    const store = await openStore({ databaseUrl: pg.url, schema: pg.schema, storeDir: '/nonexistent', log: ctx.log });
+    ctx.defer(() => store.close());
+    const recorderBus = await ctx.connect('recorder');
+    const recorder = new Recorder({ bus: recorderBus, store, log: ctx.log });
+    await recorder.start();
+    ctx.defer(() => recorder.stop());
+    new HistoryService(recorderBus, store, ctx.log).start();
+    const h = await engineHarness(ctx, playbooks(`name: recorded-fix
+on:
+  event: events.test.recorded
+steps:
+  - id: flush
+    action: test.fix
+    with: { target: "{{ event.target }}" }
+`));
+    h.answer(() => ({ status: 'ok', stdout: 'OK\n', exitCode: 0, command: 'redis-cli -h 127.0.0.1 -p 6379 MEMORY PURGE', healthBefore: 12, healthAfter: 88 }));
+    await h.emit('events.test.recorded', 'cache-1');
+    const end = await h.runEnd();
+    expect(end.phase).toBe('resolved');
+    await expect.poll(async () => (await store.getRun(end.data.runId))?.actions[0]?.healthAfterPct ?? null).toBe(88);
+
+    // the dashboard starts after the run: its feed never saw it
+    const { web } = await dashboard(ctx);
+    await using browser = await launchBrowser();
+    const page = await browser.page();
+    await page.goto(`${web.url}/dashboard/`);
+    const card = page.locator(`[data-run="${end.data.runId}"]`);
+    const row = card.locator('[data-step="flush"]');
+    await row.waitFor();
+    expect(await row.locator('td.step-health').textContent()).toBe('12 % → 88 %');
+    expect(await row.locator('td').nth(4).textContent()).toBe('0');
+    expect(await card.locator('.action code.command').textContent()).toBe('$ redis-cli -h 127.0.0.1 -p 6379 MEMORY PURGE');
+    expect(await card.locator('[data-testid="action-health"]').textContent()).toBe(' health 12 % → 88 %');
+    expect(await card.locator('pre.output-stdout').textContent()).toBe('OK\n');
+    await browser.screenshot(page, 'run-recorded');
   });
 
   it('shows when it is disconnected and resumes with Last-Event-ID after the server comes back, without a reload', async () => {
