@@ -1,7 +1,7 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, type BudgetExhaustedData, type BusClient, type Envelope, type RunPhasePayload } from '../bus/index.js';
 import { candidatesOf, decideChoice, type DiagnosisContext } from './diagnose-step.js';
 import type { Diagnoser } from './diagnosis-port.js';
 import { serveActiveRuns } from './active-runs.js';
@@ -181,7 +181,8 @@ export class PlaybookEngine {
     if (!pb) {
       const reason = `playbook ${entry.run.playbook} is no longer loaded; the run cannot resume`;
       this.log.error({ runId: run.runId }, reason);
-      this.bus.publish(subjects.run(run.runId, 'failed'), 'run.failed', { runId: run.runId, playbook: run.playbook, target: run.target, eventId: run.eventId, reason }, { target: run.target });
+      const failed: RunPhasePayload<'failed'> = { runId: run.runId, playbook: run.playbook, target: run.target, eventId: run.eventId, reason };
+      this.bus.publish(subjects.run(run.runId, 'failed'), 'run.failed', failed, { target: run.target });
       void this.#journal?.remove(run.runId);
       return;
     }
