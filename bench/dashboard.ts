@@ -4,8 +4,10 @@
  *     machine), p50/p95/max;
  *  2. storm — a separate process publishes RATE events/s for SECONDS (default 10,000/s for 10 s), once on
  *     a stack whose HTTP server has no dashboard and once on a stack with the dashboard and its page open;
- *     prints the stack process's CPU in each (the difference is what the dashboard costs), the page's
- *     longest main-thread task (PerformanceObserver `longtask`) and what the page received.
+ *     prints the stack process's CPU in each (the difference is what the dashboard costs, noisy on a shared
+ *     machine), the dashboard's own work timed inside the stack process, the page's longest main-thread task
+ *     (PerformanceObserver `longtask`), a Chromium trace of the page's tasks (wall and CPU time), where the
+ *     page's time went (frames, parse, apply, render) and what the page received.
  *
  *   npm run build && npm run bench:dashboard -- [--rate 10000] [--seconds 10]
  */
