@@ -4,6 +4,8 @@ export type { KV } from '@nats-io/kv';
 export { subjects, heartbeatComponent, subjectToken, alertSubjectToken, subjectMatches, isValidSubjectPattern, runIdsByPrefix, MIN_RUN_ID_PREFIX, RUN_PHASES, type RunPhase } from './subjects.js';
 export { EnvelopeSchema, makeEnvelope, newId, describeZodError, type Envelope } from './envelope.js';
 export * from './payloads.js';
+export * from './run-phase-payloads.js';
+export { queryActiveRuns, ACTIVE_RUNS_WAIT_MS } from './active-runs-query.js';
 export * from './resource-payloads.js';
 export * from './target-payloads.js';
 export * from './data-service-payloads.js';

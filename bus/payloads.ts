@@ -60,21 +60,6 @@ export const ActionResultData = z.object({
 });
 export type ActionResultData = z.infer<typeof ActionResultData>;
 
-export const RunPhaseData = z.object({
-  runId: z.string(),
-  playbook: z.string(),
-  target: z.string().optional(),
-  eventId: z.string().optional(),
-  step: z.string().optional(),
-  status: z.string().optional(),
-  reason: z.string().optional(),
-  durationMs: z.number().optional(),
-  detail: z.record(z.string(), z.unknown()).optional(),
-  /** The OpenTelemetry trace the run belongs to (the incident's trace), when tracing is on. */
-  traceId: z.string().regex(/^[0-9a-f]{32}$/).optional(),
-});
-export type RunPhaseData = z.infer<typeof RunPhaseData>;
-
 export const ChaosHeartbeatPauseData = z
   .object({ target: z.string().min(1), seconds: z.number().positive().max(3600) })
   .strict();

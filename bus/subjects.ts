@@ -58,6 +58,8 @@ export const subjects = {
   deadletterAll: 'deadletter.>' as const,
   /** A one-off request/reply subject for a bus round-trip probe (inside `_INBOX.>`, which every role may use). */
   ping: (id: string) => `_INBOX.homeostat-ping.${subjectToken(id, 'ping id')}` as const,
+  /** The runs engines hold now and the approvals they wait for (request/reply, every engine answers; `homeostat runs --active`, the dashboard). */
+  activeRuns: 'engine.runs.active' as const,
   /** Read-only history queries answered by the recorder (request/reply). */
   history: (kind: string) => `history.${subjectToken(kind, 'history query')}` as const,
   historyAll: 'history.>' as const,

@@ -34,7 +34,7 @@ describe('history commands (embedded store)', () => {
     });
     await store.saveStep({
       runId: 'run0000000001abc', seq: 1, step: 'restart', action: 'process.restart', params: { target: 'worker-1' }, status: 'ok', error: null,
-      exitCode: 0, stdout: 'restarted worker-1\n', stderr: null, result: {}, durationMs: 812, attempt: 1, healthBefore: { healthy: false },
+      exitCode: 0, stdout: 'restarted worker-1\n', stderr: null, result: {}, durationMs: 812, attempts: 1, healthBefore: { healthy: false },
       healthAfter: { healthy: true }, startedAt: at(1), endedAt: at(2),
     });
     await store.close();

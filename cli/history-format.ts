@@ -11,7 +11,7 @@ const PLAIN = {
   style: { head: ['bold'], border: [], 'padding-left': 0, 'padding-right': 0 },
 };
 
-function table(head: string[], rows: (string | number)[][], color: boolean): string {
+export function table(head: string[], rows: (string | number)[][], color: boolean): string {
   const t = new Table({ head, ...PLAIN, style: { ...PLAIN.style, head: color ? ['bold'] : [] } });
   t.push(...rows.map((r) => r.map((c) => String(c))));
   return t.toString() + '\n';
@@ -112,7 +112,7 @@ export function formatRunDetail(d: RunDetail, color: boolean): string {
   text += d.steps.length
     ? table(
         ['#', 'STEP', 'ACTION', 'STATUS', 'ATTEMPTS', 'EXIT', 'DURATION', 'HEALTH BEFORE → AFTER', 'ERROR'],
-        d.steps.map((s) => [s.seq, s.step, s.action ?? '-', s.status, s.attempt, s.exitCode ?? '-', duration(s.durationMs), stepHealth(s, d.actions), clip(s.error)]),
+        d.steps.map((s) => [s.seq, s.step, s.action ?? '-', s.status, s.attempts, s.exitCode ?? '-', duration(s.durationMs), stepHealth(s, d.actions), clip(s.error)]),
         color,
       )
     : 'no steps recorded\n';

@@ -17,6 +17,7 @@ import { acquireHomeLock, removeChildPidFile, REAPER, StackError, startOrphanRea
 import { stressCommand } from './stress-command.js';
 import { aclMonitorCommand } from './acl-monitor-command.js';
 import { incidentsCommand, runbookCommand, runsCommand } from './history-commands.js';
+import { activeRunsCommand } from './active-runs-command.js';
 import { StoreError } from '../store/index.js';
 import { engineCommand, handlerCommand } from './component-commands.js';
 import { alertsCommand } from './alerts-command.js';
@@ -210,9 +211,18 @@ program
   .argument('[id]', 'run id or unique prefix')
   .option('--incident <id>', 'only runs of this incident')
   .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--active', 'the runs the running engines hold now, waiting ones first (asked on engine.runs.active)')
   .option('--json', 'JSON for scripts')
-  .action(async (id: string | undefined, o: { incident?: string; limit: number; json?: boolean }) => {
-    process.exitCode = await runsCommand(id, o, settings, historyLog());
+  .action(async (id: string | undefined, o: { incident?: string; limit: number; active?: boolean; json?: boolean }) => {
+    if (o.active && id) throw new CliError('--active lists the active runs: give no run id with it');
+    process.exitCode = o.active ? await activeRunsCommand(o, settings, historyLog()) : await runsCommand(id, o, settings, historyLog());
+  });
+program
+  .command('approvals')
+  .description('the runs waiting for approval now: step, action, parameters, risk, time left (asked on engine.runs.active)')
+  .option('--json', 'JSON for scripts')
+  .action(async (o: { json?: boolean }) => {
+    process.exitCode = await activeRunsCommand({ ...o, waitingOnly: true }, settings, historyLog());
   });
 program
   .command('runbook')

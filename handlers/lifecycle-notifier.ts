@@ -50,8 +50,8 @@ export class LifecycleNotifier {
     let run = this.#runs.get(d.runId);
     if (phase === 'started') {
       if (run) return; // a resumed run announces itself again
-      const event = typeof d.detail?.event === 'string' ? d.detail.event : null;
-      const eventTime = typeof d.detail?.eventTime === 'string' ? Date.parse(d.detail.eventTime) : NaN;
+      const event = d.detail?.event ?? null;
+      const eventTime = d.detail?.eventTime ? Date.parse(d.detail.eventTime) : NaN;
       run = { playbook: d.playbook, target: d.target ?? env.target ?? '_global', event, family: event?.split('.')[1] ?? null, eventAt: Number.isFinite(eventTime) ? eventTime : Date.parse(env.time), steps: [], sent: new Set() };
       this.#runs.set(d.runId, run);
       if (this.#runs.size > MAX_FOLLOWED) this.#runs.delete(this.#runs.keys().next().value!);
@@ -60,7 +60,7 @@ export class LifecycleNotifier {
     }
     if (!run) return;
     if (phase === 'step') {
-      const action = typeof d.detail?.action === 'string' ? d.detail.action : null;
+      const action = d.detail?.action ?? null;
       run.steps.push(`${d.step ?? '?'} ${d.status ?? '?'}`);
       if (!action || d.status === 'skipped' || (d.detail?.stage !== undefined && d.detail.stage !== 'main')) return;
       if (action === 'playbook.run') return; // the approval of a playbook an LLM diagnosis chose: not an action

@@ -1,9 +1,10 @@
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, withTraceCarrier, type BudgetExhaustedData, type BusClient, type Envelope } from '../bus/index.js';
+import { BudgetResetData, DURABLE_STREAMS, DurableConsumer, ensureStream, eventProblem, newId, subjects, withTraceCarrier, type BudgetExhaustedData, type BusClient, type Envelope, type RunPhasePayload } from '../bus/index.js';
 import { candidatesOf, decideChoice, type DiagnosisContext } from './diagnose-step.js';
 import type { Diagnoser } from './diagnosis-port.js';
+import { serveActiveRuns } from './active-runs.js';
 import { ApprovalGate, replyTo } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
 import { sendNotification } from './notifier.js';
@@ -61,8 +62,8 @@ export interface EngineStats {
  * The playbook engine: matches `events.>` to playbooks (priority decides), applies dedupe,
  * cooldown and flap budgets, keeps one run per target (a matching event for a target with an
  * active run is attached to it and counted), and drives each run with a {@link RunExecutor}.
- * Operators approve gated steps on `approvals.<runId>` and lift flap budgets on
- * `approvals.budget.reset`.
+ * Operators approve gated steps on `approvals.<runId>`, lift flap budgets on
+ * `approvals.budget.reset`, and ask for the active runs on `engine.runs.active`.
  */
 export class PlaybookEngine {
   readonly #active = new Map<string, RunRecord>();
@@ -132,6 +133,7 @@ export class PlaybookEngine {
 
   #startControl(): void {
     this.#approvals.start();
+    serveActiveRuns(this.bus, () => this.#active.values(), this.log);
     this.bus.subscribe(subjects.budgetReset, BudgetResetData, (env, msg) => this.#onBudgetReset(env, msg), { acceptBare: true });
   }
 
@@ -179,7 +181,8 @@ export class PlaybookEngine {
     if (!pb) {
       const reason = `playbook ${entry.run.playbook} is no longer loaded; the run cannot resume`;
       this.log.error({ runId: run.runId }, reason);
-      this.bus.publish(subjects.run(run.runId, 'failed'), 'run.failed', { runId: run.runId, playbook: run.playbook, target: run.target, eventId: run.eventId, reason }, { target: run.target });
+      const failed: RunPhasePayload<'failed'> = { runId: run.runId, playbook: run.playbook, target: run.target, eventId: run.eventId, reason };
+      this.bus.publish(subjects.run(run.runId, 'failed'), 'run.failed', failed, { target: run.target });
       void this.#journal?.remove(run.runId);
       return;
     }

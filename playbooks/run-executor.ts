@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { failSpan, messagingAttributes, SpanKind, startSpan, subjects, traceIdOf, withSpan, inSpan, type BusClient, type Envelope, type RunPhase } from '../bus/index.js';
 import type { ApprovalGate } from './approval-gate.js';
 import type { LoadedPlaybook } from './loader.js';
-import type { RunOutcome, RunRecord, StepRecord, StepStage } from './run-record.js';
+import type { RunOutcome, RunPhaseExtra, RunRecord, StepRecord, StepStage } from './run-record.js';
 import type { AnyStep } from './schema.js';
 import { sendNotification } from './notifier.js';
 import { StepRunner, type StepContext } from './step-runner.js';
@@ -55,7 +55,8 @@ export class RunExecutor {
     });
   }
 
-  #phase(phase: RunPhase, extra: Record<string, unknown> = {}): void {
+  /** Publishes `runs.<runId>.<phase>`; `extra` is type-checked against that phase's payload (bus/run-phase-payloads.ts). */
+  #phase<P extends RunPhase>(phase: P, extra: RunPhaseExtra<P>): void {
     const r = this.run;
     this.d.bus.publish(
       subjects.run(r.runId, phase),
@@ -189,8 +190,8 @@ export class RunExecutor {
       step: rec.id,
       status: rec.status,
       durationMs: rec.durationMs,
-      reason: rec.error,
-      detail: { stage: rec.stage, attempts: rec.attempts, action: rec.action, params: rec.params, result: rec.result },
+      ...(rec.error !== undefined ? { reason: rec.error } : {}),
+      detail: { stage: rec.stage ?? 'main', attempts: rec.attempts, action: rec.action, params: rec.params, result: rec.result },
     });
   }
 
@@ -250,6 +251,6 @@ export class RunExecutor {
     r.status = outcome.kind;
     r.reason = outcome.reason;
     this.#log.warn({ reason: r.reason, durationMs }, `run ${outcome.kind}`);
-    this.#phase(outcome.kind, { reason: r.reason, durationMs, detail });
+    this.#phase(outcome.kind, { reason: outcome.reason, durationMs, detail });
   }
 }

@@ -1,17 +1,12 @@
 /** What the engine remembers of a run (in memory; the store records it from `runs.>`). */
 import type { DiagnosisAnswer } from './diagnosis-port.js';
 import type { LlmDecision } from './diagnose-step.js';
+import type { RunAwaitingApprovalDetail, RunPhase, RunPhasePayload, StepStage, StepStatus } from '../bus/index.js';
 
 export type RunStatus = 'running' | 'resolved' | 'failed' | 'stopped';
 
-/**
- * A step's outcome. `skipped`: its `when` was false; `stopped`: a `stop` step; `rejected`: its
- * approval was refused or timed out; `undone` / `undo_failed`: its rollback.
- */
-export type StepStatus = 'ok' | 'failed' | 'skipped' | 'stopped' | 'rejected' | 'undone' | 'undo_failed';
-
-/** Where in the run a step ran. */
-export type StepStage = 'main' | 'step_on_failure' | 'rollback' | 'on_failure';
+/** A step's outcome and where in the run it ran: the `runs.<id>.step` contract's (bus/run-phase-payloads.ts). */
+export type { StepStatus, StepStage } from '../bus/index.js';
 
 export interface StepRecord {
   id: string;
@@ -46,9 +41,12 @@ export interface RunRecord {
   chosen?: { playbook: string; decision: LlmDecision; answer: DiagnosisAnswer };
   /** The OpenTelemetry trace of the run (and of the event that started it), when tracing is on. */
   traceId?: string;
-  /** Set while the run waits for an operator. */
-  awaitingApproval?: { step: string; action: string; params: unknown; expiresAt: number };
+  /** Set while the run waits for an operator: what `runs.<id>.awaiting_approval` announced. */
+  awaitingApproval?: RunAwaitingApprovalDetail & { step: string };
 }
 
 /** The outcome of a run, before rollback and on_failure steps. */
 export type RunOutcome = { kind: 'resolved' } | { kind: 'failed'; reason: string } | { kind: 'stopped'; reason: string };
+
+/** What a `runs.<runId>.<P>` payload adds to the run's own fields (id, playbook, target, event, trace). */
+export type RunPhaseExtra<P extends RunPhase> = Omit<RunPhasePayload<P>, 'runId' | 'playbook' | 'target' | 'eventId' | 'traceId'>;

@@ -4,7 +4,7 @@ import type { ApprovalGate } from './approval-gate.js';
 import { runDiagnoseStep, type DiagnosisContext } from './diagnose-step.js';
 import { evaluateBool } from './expression.js';
 import type { LoadedPlaybook } from './loader.js';
-import type { RunRecord, StepRecord, StepStage } from './run-record.js';
+import type { RunPhaseExtra, RunRecord, StepRecord, StepStage } from './run-record.js';
 import { idempotencyKey, type InflightAttempt, type RunJournal } from './run-journal.js';
 import type { AnyStep } from './schema.js';
 import { render } from './template.js';
@@ -24,7 +24,7 @@ export interface StepRunnerDeps {
   pb: LoadedPlaybook;
   run: RunRecord;
   log: Logger;
-  phase(phase: RunPhase, extra?: Record<string, unknown>): void;
+  phase<P extends RunPhase>(phase: P, extra: RunPhaseExtra<P>): void;
   /** Where action attempts are journaled before they are sent. */
   journal?: RunJournal;
   /** A resumed run: the steps it already finished (replayed, not run again) and its unanswered attempt. */
@@ -108,8 +108,9 @@ export class StepRunner {
     const params = { playbook: this.d.run.playbook, chosenBy: 'llm', triageRunId: llm.triageRunId, confidence: llm.confidence, rootCause: llm.rootCause, why: llm.reason };
     const base = { id, stage: 'main' as const, action: 'playbook.run', params, attempts: 0, result: {} };
     const waiting = this.d.approvals.wait(this.d.run.runId, id, llm.approvalTimeoutMs);
-    this.d.run.awaitingApproval = { step: id, action: 'playbook.run', params, expiresAt: Date.now() + llm.approvalTimeoutMs };
-    this.d.phase('awaiting_approval', { step: id, detail: { action: 'playbook.run', params, risk, timeoutMs: llm.approvalTimeoutMs, expiresAt: new Date(Date.now() + llm.approvalTimeoutMs).toISOString() } });
+    const asking = { action: 'playbook.run', params, risk, timeoutMs: llm.approvalTimeoutMs, expiresAt: new Date(Date.now() + llm.approvalTimeoutMs).toISOString() };
+    this.d.run.awaitingApproval = { step: id, ...asking };
+    this.d.phase('awaiting_approval', { step: id, detail: asking });
     this.d.log.info({ playbook: this.d.run.playbook, confidence: llm.confidence }, 'a playbook chosen by the LLM waits for approval');
     const decision = await waiting;
     this.d.run.awaitingApproval = undefined;
@@ -135,11 +136,9 @@ export class StepRunner {
     if (needsApproval(step) && !inflight) {
       const timeoutMs = 'approval_timeout' in step ? step.approval_timeout : 300_000;
       const waiting = this.d.approvals.wait(this.d.run.runId, step.id, timeoutMs);
-      this.d.run.awaitingApproval = { step: step.id, action, params, expiresAt: Date.now() + timeoutMs };
-      this.d.phase('awaiting_approval', {
-        step: step.id,
-        detail: { action, params, risk: 'risk' in step ? (step.risk ?? 'low') : 'low', timeoutMs, expiresAt: new Date(Date.now() + timeoutMs).toISOString() },
-      });
+      const asking = { action, params, risk: 'risk' in step ? (step.risk ?? 'low') : 'low', timeoutMs, expiresAt: new Date(Date.now() + timeoutMs).toISOString() };
+      this.d.run.awaitingApproval = { step: step.id, ...asking };
+      this.d.phase('awaiting_approval', { step: step.id, detail: asking });
       this.d.log.info({ step: step.id, action, params, timeoutMs }, 'waiting for approval');
       const decision = await inSpan(`approval ${step.id}`, { attributes: { 'homeostat.step.id': step.id, 'homeostat.action': action, 'homeostat.approval.timeout_ms': timeoutMs } }, async (span) => {
         const asked = performance.now();

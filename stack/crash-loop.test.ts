@@ -44,7 +44,7 @@ describe('a target that exits at every start', () => {
       let exhausted: BudgetExhaustedData | null = null;
       op.subscribe(subjects.event('target', 'exited'), TargetExitedData, (env) => void exits.push(env.data));
       op.subscribe(subjects.runsAll, RunPhaseData, (env) => {
-        if (env.subject?.endsWith('.started')) starts.push((env.data.detail?.backoffMs as number | undefined) ?? 0);
+        if (env.subject?.endsWith('.started')) starts.push(env.data.detail?.backoffMs ?? 0);
       });
       op.subscribe(subjects.event('playbook', 'budget_exhausted'), BudgetExhaustedData, (env) => void (exhausted = env.data));
       await op.flush();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { BusClient, ControlReplyData, NoRespondersError, RequestTimeoutError, subjects, type Credentials } from '../bus/index.js';
+import { BusClient, ControlReplyData, NoRespondersError, queryActiveRuns, RequestTimeoutError, subjects, type Credentials } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import type { HealthMonitor } from '../monitors/index.js';
 import { queryHistory } from '../store/index.js';
@@ -18,7 +18,7 @@ export interface DashboardWiringOptions {
 
 /**
  * The dashboard's two bus logins: the read-only `dashboard` role feeds the page (and asks the
- * recorder for history); the operator's login carries the decisions made on the page, each with
+ * recorder for history, the engines for their active runs); the operator's login carries the decisions made on the page, each with
  * `by: dashboard:<name>`, answered by the engine as `homeostat approve` is.
  */
 export async function wireDashboard(o: DashboardWiringOptions): Promise<{ options: DashboardOptions; stop(): Promise<void> }> {
@@ -60,6 +60,8 @@ export async function wireDashboard(o: DashboardWiringOptions): Promise<{ option
         }),
       ),
     history: (kind, limit) => queryHistory(readBus, kind, kind === 'runbook' ? {} : { limit }, 3000),
+    run: (id) => queryHistory(readBus, 'run', { id }, 3000),
+    activeRuns: async () => (await queryActiveRuns(readBus)).runs,
     scorecards: () => readScorecards(o.settings.scorecardDir),
     uiDir: join(o.settings.root, 'dist', 'web-ui'),
   };

@@ -86,6 +86,8 @@ export interface StackOptions {
   web?: boolean;
   /** Samples the intake's stages into this (benchmarks: where an accept's time goes). */
   intakeTimings?: IntakeTimings;
+  /** Serve the dashboard from that server (default true; off, its feed does not listen: `bench:dashboard` measures its cost so). */
+  dashboard?: boolean;
 }
 
 export interface Stack {
@@ -260,11 +262,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.web ?? true) {
       const intakeBus = await BusClient.connect(credentials('intake'), 'intake', log);
       cleanups.push(() => intakeBus.close());
-      const dashboard = await wireDashboard({ settings, log, credentials, registry, healthMonitor });
-      cleanups.push(() => dashboard.stop());
+      const dashboard = (opts.dashboard ?? true) ? await wireDashboard({ settings, log, credentials, registry, healthMonitor }) : null;
+      if (dashboard) cleanups.push(() => dashboard.stop());
       const metrics = new BusMetrics({ bus: intakeBus, impact: (t) => impactOf(targets, t), storeQueueDepth: () => recorder?.stats().queued });
       metrics.start();
-      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, dashboard: dashboard.options, metrics, ...(opts.intakeTimings ? { timings: opts.intakeTimings } : {}) });
+      const w = await startWebServer({ bus: intakeBus, token: ensureIntakeToken(settings.intakeTokenFile), log, port: settings.httpPort, ...(dashboard ? { dashboard: dashboard.options } : {}), metrics, ...(opts.intakeTimings ? { timings: opts.intakeTimings } : {}) });
       cleanups.push(() => w.close());
       cleanups.push(startHeartbeat(intakeBus, 'intake', beatMs));
       writeFileSync(join(dir, 'intake.json'), JSON.stringify({ url: w.url, tokenFile: settings.intakeTokenFile, dashboard: `${w.url}/dashboard/`, dashboardTokenFile: settings.dashboardTokenFile }) + '\n', { mode: 0o600 });

@@ -20,7 +20,7 @@ async function seedVersion1(c: SqlClient): Promise<void> {
     ('run-1', 'inc-1', 'heartbeat-restart', 'worker-1', 'ev-1', 'events.heartbeat.missed', 'failed', 'verify timed out', '2026-01-01T00:00:01Z', '2026-01-01T00:00:02Z', 1000),
     ('run-2', 'inc-1', 'heartbeat-restart', 'worker-1', 'ev-2', 'events.heartbeat.missed', 'resolved', NULL, '2026-01-01T00:00:03Z', '2026-01-01T00:00:05Z', 2000)`);
   await c.query(`INSERT INTO steps (run_id, seq, step, action, params, status, exit_code, stdout, duration_ms, attempt, ended_at)
-    VALUES ('run-2', 1, 'restart', 'process.restart', '{"target":"worker-1"}', 'ok', 0, 'restarted', 800, 1, '2026-01-01T00:00:04Z')`);
+    VALUES ('run-2', 1, 'restart', 'process.restart', '{"target":"worker-1"}', 'ok', 0, 'restarted', 800, 2, '2026-01-01T00:00:04Z')`);
   await c.query(`INSERT INTO actions (id, run_id, step_seq, action, target, params, status, requested_at) VALUES ('act-1', 'run-2', 1, 'process.restart', 'worker-1', '{}', 'ok', '2026-01-01T00:00:03Z')`);
 }
 
@@ -60,7 +60,8 @@ describe.each(adapters)('migrations ($name)', (adapter) => {
       try {
         const detail = await store.getRun('run-2');
         expect(detail?.run).toMatchObject({ status: 'resolved', durationMs: 2000, incidentId: 'inc-1' });
-        expect(detail?.steps).toMatchObject([{ step: 'restart', stdout: 'restarted', exitCode: 0 }]);
+        // the column is still `attempt`: a row recorded before the typed run-phase contract reads as `attempts`
+        expect(detail?.steps).toMatchObject([{ step: 'restart', stdout: 'restarted', exitCode: 0, attempts: 2 }]);
         expect(detail?.actions).toMatchObject([{ id: 'act-1', stepSeq: 1 }]);
         expect(detail?.incident).toMatchObject({ id: 'inc-1', mttrMs: 5000, reopened: 0, metrics: { missedIntervals: 3 }, errorLogs: [{ message: 'missed' }] });
         expect((await store.listRuns()).map((r) => r.id)).toEqual(['run-2', 'run-1']);

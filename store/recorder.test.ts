@@ -65,7 +65,7 @@ describe('Recorder', () => {
     await eventually(async () => {
       const detail = await store.getRun(runId);
       expect(detail?.run).toMatchObject({ status: 'resolved', durationMs: 150, playbook: 'heartbeat-restart', signature: 'events.heartbeat.missed' });
-      expect(detail?.steps.map((s) => [s.step, s.action, s.status, s.attempt])).toEqual([
+      expect(detail?.steps.map((s) => [s.step, s.action, s.status, s.attempts])).toEqual([
         ['restart', 'process.restart', 'ok', 1],
         ['verify', 'target.health', 'ok', 2],
       ]);

@@ -82,7 +82,7 @@ export function toStep(r: Row): StepRecord {
     stderr: strOrNull(r.stderr),
     result: obj(r.result),
     durationMs: numOrNull(r.duration_ms),
-    attempt: num(r.attempt),
+    attempts: num(r.attempt),
     healthBefore: obj(r.health_before),
     healthAfter: obj(r.health_after),
     startedAt: dateOrNull(r.started_at),

@@ -161,11 +161,11 @@ export class RunTracker {
     const step: StepState = {
       record: {
         runId: d.runId, seq: state.seqBase + state.steps.length + 1, step: d.step ?? `step-${state.seqBase + state.steps.length + 1}`,
-        action: typeof detail.action === 'string' ? detail.action : (first?.action ?? null),
+        action: detail.action ?? first?.action ?? null,
         params: obj(detail.params) ?? first?.params ?? null, status: d.status ?? 'unknown', error: d.reason ?? null, exitCode: null, stdout: null,
         stderr: null, result: null, durationMs: d.durationMs ?? null,
-        attempt: typeof detail.attempts === 'number' ? detail.attempts : typeof detail.attempt === 'number' ? detail.attempt : Math.max(1, actionIds.length),
-        healthBefore: obj(detail.healthBefore) ?? state.pendingHealth, healthAfter: obj(detail.healthAfter),
+        attempts: detail.attempts ?? Math.max(1, actionIds.length),
+        healthBefore: state.pendingHealth, healthAfter: null,
         startedAt: first?.requestedAt ?? (d.durationMs !== undefined ? new Date(at.getTime() - d.durationMs) : null), endedAt: at,
       },
       actionIds,
@@ -179,7 +179,7 @@ export class RunTracker {
     state.pendingHealth = null;
     state.steps.push(step);
     // a probe's answer (by request/reply, so no action call recorded) is the step's own last result
-    const result = obj(detail.result);
+    const result = detail.result ?? null;
     if (result && (!actionIds.length || step.record.result === null)) {
       step.record.result = result;
       if (isHealth(result)) {

@@ -77,7 +77,7 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     await store.saveStep(
       {
         runId: r.id, seq: 1, step: 'restart', action: 'process.restart', params: { target: 'worker-1' }, status: 'ok', error: null, exitCode: 0,
-        stdout: 'y'.repeat(20_000), stderr: null, result: { pid: 42 }, durationMs: 812.5, attempt: 1, healthBefore: { healthy: false },
+        stdout: 'y'.repeat(20_000), stderr: null, result: { pid: 42 }, durationMs: 812.5, attempts: 1, healthBefore: { healthy: false },
         healthAfter: { healthy: true }, startedAt: at(1), endedAt: at(2),
       },
       [actionId],
@@ -88,7 +88,7 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     expect(detail?.run).toMatchObject({ id: r.id, status: 'resolved', durationMs: 2000, incidentId });
     expect(detail?.incident).toMatchObject({ id: incidentId, metrics: { missedIntervals: 3 }, errorLogs: [{ message: 'missedIntervals=3' }] });
     expect(detail?.steps).toHaveLength(1);
-    expect(detail?.steps[0]).toMatchObject({ step: 'restart', exitCode: 0, attempt: 1, healthBefore: { healthy: false }, healthAfter: { healthy: true } });
+    expect(detail?.steps[0]).toMatchObject({ step: 'restart', exitCode: 0, attempts: 1, healthBefore: { healthy: false }, healthAfter: { healthy: true } });
     expect(detail?.steps[0]?.stdout).toHaveLength(8192);
     expect(detail?.actions[0]).toMatchObject({ id: actionId, stepSeq: 1, status: 'ok', result: { pid: 42 }, command: 'kill -TERM 41 && start demo-worker', healthBeforePct: 3.5, healthAfterPct: 97.25 });
     expect(detail?.actions[0]?.stdout).toHaveLength(8192);
@@ -134,13 +134,13 @@ describe.each(adapters)('store ($name adapter)', (adapter) => {
     const r = run();
     await store.saveStep({
       runId: r.id, seq: 1, step: 'restart', action: null, params: null, status: 'failed', error: 'no result within 10000 ms', exitCode: null,
-      stdout: null, stderr: null, result: null, durationMs: 10_000, attempt: 3, healthBefore: null, healthAfter: null, startedAt: null, endedAt: at(9),
+      stdout: null, stderr: null, result: null, durationMs: 10_000, attempts: 3, healthBefore: null, healthAfter: null, startedAt: null, endedAt: at(9),
     });
     expect((await store.getRun(r.id))?.run).toMatchObject({ playbook: 'unknown', status: 'running', startedAt: at(9) });
     await store.saveRun({ ...r, status: 'failed', endedAt: at(10), durationMs: 9000 });
     const detail = await store.getRun(r.id);
     expect(detail?.run).toMatchObject({ playbook: 'heartbeat-restart', status: 'failed', startedAt: at(1) });
-    expect(detail?.steps).toMatchObject([{ step: 'restart', attempt: 3, error: 'no result within 10000 ms' }]);
+    expect(detail?.steps).toMatchObject([{ step: 'restart', attempts: 3, error: 'no result within 10000 ms' }]);
   });
 
   it('lists incidents newest first, filtered by status', async () => {

@@ -114,7 +114,7 @@ export class SqlStore implements Store {
   async saveStep(s: StepRecord, actionIds: readonly string[] = []): Promise<void> {
     const params = [
       s.runId, s.seq, s.step, s.action, json(s.params), s.status, s.error, s.exitCode, bounded(s.stdout), bounded(s.stderr), json(s.result),
-      s.durationMs, s.attempt, json(s.healthBefore), json(s.healthAfter), ts(s.startedAt), ts(s.endedAt),
+      s.durationMs, s.attempts, json(s.healthBefore), json(s.healthAfter), ts(s.startedAt), ts(s.endedAt),
     ];
     await this.client.query(UPSERT_STEP, [...params, [...actionIds]]);
   }

@@ -86,8 +86,8 @@ export interface StepRecord {
   stderr: string | null;
   result: Record<string, unknown> | null;
   durationMs: number | null;
-  /** Action calls the step made (retries, probe polls). */
-  attempt: number;
+  /** Action calls the step made (retries, probe polls): `detail.attempts` of `runs.<id>.step`; column `attempt`, so rows recorded before read the same. */
+  attempts: number;
   healthBefore: Record<string, unknown> | null;
   healthAfter: Record<string, unknown> | null;
   startedAt: Date | null;

@@ -10,7 +10,9 @@ export const TEST_ACTIONS: readonly (string | ActionTraits)[] = [...ACTION_REGIS
 export const TEST_ACTION_NAMES: readonly string[] = TEST_ACTIONS.map((a) => (typeof a === 'string' ? a : a.name));
 
 /** What the test remediator answers to one request; `silent` sends no result (the engine times out). */
-export type Answer = { status: 'ok' | 'failed' | 'refused'; result?: Record<string, unknown>; error?: string; stdout?: string; stderr?: string; exitCode?: number } | 'silent';
+export type Answer =
+  | { status: 'ok' | 'failed' | 'refused'; result?: Record<string, unknown>; error?: string; stdout?: string; stderr?: string; exitCode?: number; command?: string; healthBefore?: number; healthAfter?: number }
+  | 'silent';
 
 /** One message seen on `runs.>` or `events.playbook.>`. */
 export interface Seen {
@@ -68,6 +70,9 @@ export async function engineHarness(ctx: TestContext, pbs: LoadedPlaybook[], ext
       ...(a.stdout !== undefined ? { stdout: a.stdout } : {}),
       ...(a.stderr !== undefined ? { stderr: a.stderr } : {}),
       ...(a.exitCode !== undefined ? { exitCode: a.exitCode } : {}),
+      ...(a.command !== undefined ? { command: a.command } : {}),
+      ...(a.healthBefore !== undefined ? { healthBefore: a.healthBefore } : {}),
+      ...(a.healthAfter !== undefined ? { healthAfter: a.healthAfter } : {}),
     };
     // probes come by request/reply (`actions.<family>.<verb>.probe`), the others on `results.<actionId>`
     if (!handler.respond(msg, 'action.result', result)) handler.publish(subjects.result(req.actionId), 'action.result', result);

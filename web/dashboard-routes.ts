@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { describeZodError, subjectToken, type ControlReplyData } from '../bus/index.js';
+import { describeZodError, subjectToken, type ActiveRunData, type ControlReplyData } from '../bus/index.js';
 import { EventStream } from './event-stream.js';
 import type { LiveFeed } from './live-feed.js';
 import { tokenMatches } from './intake-token.js';
@@ -22,6 +22,10 @@ export interface DashboardOptions {
   targets(): Promise<unknown[]>;
   /** A read of the history (incidents, runs, runbook) through the recorder. */
   history(kind: 'incidents' | 'runs' | 'runbook', limit: number): Promise<unknown>;
+  /** One recorded run (steps with health before/after, action calls with command, exit code, output), or null. */
+  run(id: string): Promise<unknown>;
+  /** The runs the engines hold now, with the approvals they wait for (`engine.runs.active`). */
+  activeRuns(): Promise<ActiveRunData[]>;
   /** The last stress reports, oldest first. */
   scorecards(): unknown[];
   /** The built page (default: `dist/web-ui` beside this module's folder). */
@@ -51,7 +55,8 @@ function decidedBy(name: string | undefined): string {
 
 /**
  * The dashboard's routes under `/dashboard`: the page (`GET /dashboard/`), its live stream
- * (`GET /dashboard/events`, SSE), a snapshot (`GET /dashboard/api/snapshot`), and the operator's
+ * (`GET /dashboard/events`, SSE), a snapshot (`GET /dashboard/api/snapshot`, with the engines' active
+ * runs), one recorded run (`GET /dashboard/api/runs/:runId`), and the operator's
  * decisions (`POST /dashboard/api/approvals/:runId`, `POST /dashboard/api/budget-reset`), which need
  * `Authorization: Bearer <dashboard token>`. Reading is open on 127.0.0.1.
  */
@@ -86,13 +91,31 @@ export function registerDashboard(app: FastifyInstance<RawServerDefault, Incomin
         return { error: (e as Error).message };
       }
     };
-    const [targets, incidents, runs, runbook] = await Promise.all([
+    // the feed's position before the reads: what the page then receives after it is at least as new
+    const lastSeq = o.feed.lastSeq;
+    const [targets, incidents, runs, runbook, active] = await Promise.all([
       read(() => o.targets()),
       read(() => o.history('incidents', 200)),
       read(() => o.history('runs', 200)),
       read(() => o.history('runbook', 500)),
+      read(() => o.activeRuns()),
     ]);
-    return { epoch: o.feed.epoch, lastSeq: o.feed.lastSeq, targets, incidents, runs, runbook, scorecards: o.scorecards() };
+    return { epoch: o.feed.epoch, lastSeq, targets, incidents, runs, runbook, active, scorecards: o.scorecards() };
+  });
+
+  app.get('/dashboard/api/runs/:runId', async (req, reply) => {
+    const runId = (req.params as { runId: string }).runId;
+    try {
+      subjectToken(runId, 'run id');
+    } catch (e) {
+      return reply.code(400).send({ error: (e as Error).message });
+    }
+    try {
+      const run = await o.run(runId);
+      return run ? run : reply.code(404).send({ error: `no run ${runId} recorded` });
+    } catch (e) {
+      return reply.code(503).send({ error: `the recorder did not answer: ${(e as Error).message}` });
+    }
   });
 
   app.post('/dashboard/api/approvals/:runId', async (req, reply) => {

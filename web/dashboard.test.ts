@@ -10,6 +10,8 @@ import { startStack } from '../stack/index.js';
 import { launchBrowser } from '../bench/headless-chromium.js';
 import { engineHarness, playbooks } from '../test/engine-harness.js';
 import { setup, type TestContext } from '../test/setup.js';
+import { throwawaySchema } from '../test/postgres.js';
+import { HistoryService, openStore, Recorder } from '../store/index.js';
 import { startWebServer } from './index.js';
 
 /**
@@ -77,8 +79,12 @@ describe('dashboard in a real browser', () => {
   it('streams a run live, shows hostile output as text, refuses a wrong token, approves from the page', async () => {
     await using ctx = await setup();
     const h = await engineHarness(ctx, playbooks(GATED));
-    h.answer((req) => (req.action === 'test.other' ? { status: 'ok', stdout: HOSTILE_STDOUT, stderr: 'warning: <b>not bold</b>', exitCode: 0 } : { status: 'ok' }));
-    const { web, token } = await dashboard(ctx);
+    h.answer((req) =>
+      req.action === 'test.other'
+        ? { status: 'ok', stdout: HOSTILE_STDOUT, stderr: 'warning: <b>not bold</b>', exitCode: 0, command: 'diagnose-svc --target svc-1', healthBefore: 40, healthAfter: 95 }
+        : { status: 'ok' },
+    );
+    const { web, token, wiring } = await dashboard(ctx);
     await using browser = await launchBrowser();
     const page = await browser.page();
     await page.goto(`${web.url}/dashboard/`);
@@ -96,7 +102,26 @@ describe('dashboard in a real browser', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(await page.locator('img[src="x"], .output b').count()).toBe(0);
     expect(await card.locator('[data-testid="approval-box"]').textContent()).toMatch(/test\.fix.*risk high/);
+    // the step's command, exit code and the target's health before → after, on the call and on its step
+    expect(await card.locator('.action code.command').first().textContent()).toBe('$ diagnose-svc --target svc-1');
+    expect(await card.locator('[data-testid="action-health"]').first().textContent()).toBe(' health 40 % → 95 %');
+    const stepRow = card.locator('[data-step="diagnose"]');
+    expect(await stepRow.locator('td.step-health').textContent()).toBe('40 % → 95 %');
+    expect(await stepRow.locator('td').nth(4).textContent()).toBe('0');
     await browser.screenshot(page, 'run-awaiting-approval');
+
+    // a page opened after the server's feed dropped the awaiting_approval message still shows the approval box:
+    // it asks the engine for its active runs at load (engine.runs.active)
+    for (let i = 0; i < 5100; i++) h.monitor.publish('events.test.noise', 'events.test.noise', { i }, { target: 'svc-2' });
+    await h.monitor.flush();
+    await expect.poll(() => wiring.options.feed.items().some((i) => i.subject === `runs.${runId}.awaiting_approval`), { timeout: 10_000 }).toBe(false);
+    const later = await browser.page();
+    await later.goto(`${web.url}/dashboard/`);
+    const laterCard = later.locator(`[data-run="${runId}"]`);
+    await laterCard.locator('[data-testid="approval-box"]').waitFor();
+    expect(await laterCard.getAttribute('data-status')).toBe('awaiting_approval');
+    expect(await laterCard.locator('[data-testid="approval-box"]').textContent()).toMatch(/step fix — test\.fix.*risk high/);
+    await later.close();
 
     // a wrong token: 401 on the page, nothing decided
     await card.locator('[data-testid="approval-token"]').fill('not-the-dashboard-token');
@@ -121,6 +146,46 @@ describe('dashboard in a real browser', () => {
     }, [runId, token] as const);
     expect(late.status).toBe(409);
     expect(late.body).toMatchObject({ accepted: false, message: `run ${runId} is not waiting for approval: it is resolved` });
+  });
+
+  it('a run recorded before the page (and its feed) started shows its steps from the store: command, exit code, output, health before → after', async () => {
+    await using ctx = await setup();
+    await using pg = await throwawaySchema('dashrec');
+    const store = await openStore({ databaseUrl: pg.url, schema: pg.schema, storeDir: '/nonexistent', log: ctx.log });
+    ctx.defer(() => store.close());
+    const recorderBus = await ctx.connect('recorder');
+    const recorder = new Recorder({ bus: recorderBus, store, log: ctx.log });
+    await recorder.start();
+    ctx.defer(() => recorder.stop());
+    new HistoryService(recorderBus, store, ctx.log).start();
+    const h = await engineHarness(ctx, playbooks(`name: recorded-fix
+on:
+  event: events.test.recorded
+steps:
+  - id: flush
+    action: test.fix
+    with: { target: "{{ event.target }}" }
+`));
+    h.answer(() => ({ status: 'ok', stdout: 'OK\n', exitCode: 0, command: 'redis-cli -h 127.0.0.1 -p 6379 MEMORY PURGE', healthBefore: 12, healthAfter: 88 }));
+    await h.emit('events.test.recorded', 'cache-1');
+    const end = await h.runEnd();
+    expect(end.phase).toBe('resolved');
+    await expect.poll(async () => (await store.getRun(end.data.runId))?.actions[0]?.healthAfterPct ?? null).toBe(88);
+
+    // the dashboard starts after the run: its feed never saw it
+    const { web } = await dashboard(ctx);
+    await using browser = await launchBrowser();
+    const page = await browser.page();
+    await page.goto(`${web.url}/dashboard/`);
+    const card = page.locator(`[data-run="${end.data.runId}"]`);
+    const row = card.locator('[data-step="flush"]');
+    await row.waitFor();
+    expect(await row.locator('td.step-health').textContent()).toBe('12 % → 88 %');
+    expect(await row.locator('td').nth(4).textContent()).toBe('0');
+    expect(await card.locator('.action code.command').textContent()).toBe('$ redis-cli -h 127.0.0.1 -p 6379 MEMORY PURGE');
+    expect(await card.locator('[data-testid="action-health"]').textContent()).toBe(' health 12 % → 88 %');
+    expect(await card.locator('pre.output-stdout').textContent()).toBe('OK\n');
+    await browser.screenshot(page, 'run-recorded');
   });
 
   it('shows when it is disconnected and resumes with Last-Event-ID after the server comes back, without a reload', async () => {

@@ -25,8 +25,8 @@ function frame(event: string, id: string | undefined, data: string): string {
  */
 export class EventStream {
   readonly #clients = new Set<() => void>();
-  /** Streams opened; of them, resumed after a `Last-Event-ID` of this feed, or reset (a foreign or stale id). */
-  readonly stats = { opened: 0, resumed: 0, reset: 0 };
+  /** Streams opened; of them, resumed after a `Last-Event-ID` of this feed, or reset (a foreign or stale id); time spent writing live frames, in ms. */
+  readonly stats = { opened: 0, resumed: 0, reset: 0, writeMs: 0 };
 
   constructor(
     private readonly feed: LiveFeed,
@@ -55,10 +55,12 @@ export class EventStream {
     const write = () => {
       timer = null;
       if (!pending.length) return;
+      const t0 = performance.now();
       const chunk = pending.join('');
       pending = [];
       raw.write(chunk);
       if (raw.writableLength > MAX_BUFFERED) close();
+      this.stats.writeMs += performance.now() - t0;
     };
     const resume = this.feed.after(lastId);
     this.stats.opened++;

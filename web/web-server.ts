@@ -5,6 +5,7 @@ import { AlertIntake } from './alert-intake.js';
 import { AlertLedger, type AlertLedgerOptions } from './alert-ledger.js';
 import { dashboardAllows, registerDashboard, type DashboardOptions } from './dashboard-routes.js';
 import type { EventStream } from './event-stream.js';
+import type { LiveFeed } from './live-feed.js';
 import { WebError } from './errors.js';
 import { tokenMatches } from './intake-token.js';
 import type { IntakeTimings } from './intake-timings.js';
@@ -36,6 +37,8 @@ export interface WebServer {
   stats: { unauthorized: number; refused: number };
   /** The dashboard's SSE stream (open clients, `closeAll`); null without a dashboard. */
   stream: EventStream | null;
+  /** The dashboard's live feed (its counters); null without a dashboard. */
+  dashboardFeed: LiveFeed | null;
   close(): Promise<void>;
 }
 
@@ -206,7 +209,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 0);
-  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, stream, close: async () => {
+  return { url: `http://127.0.0.1:${port}`, port, ledger, stats, stream, dashboardFeed: o.dashboard?.feed ?? null, close: async () => {
       await app.close();
       publisher.close();
     } };

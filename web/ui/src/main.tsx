@@ -1,6 +1,6 @@
 import { render } from 'preact';
-import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
-import { apply, emptyState, percentile, runsFromSnapshot, type DashboardState, type Snapshot } from './dashboard-state';
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
+import { apply, emptyState, percentile, runsFromActive, runsFromSnapshot, type DashboardState, type Snapshot } from './dashboard-state';
 import { BudgetBox } from './budget-box';
 import { IncidentsView, RunbookView, TargetsView } from './history-views';
 import { LiveConnection, type ConnectionState } from './live-connection';
@@ -27,6 +27,9 @@ function ConnectionBadge(p: { c: ConnectionState }) {
   return <span id="connection" class={`conn conn-${c.kind}`} data-state={c.kind}>{text}</span>;
 }
 
+/** Where the page's time goes (read by `npm run bench:dashboard`): the longest batch apply and render. */
+const work = { longestApplyMs: 0, longestRenderMs: 0, renders: 0 };
+
 function App() {
   const state = useRef<DashboardState>(emptyState());
   const [, rerender] = useReducer((n: number) => n + 1, 0);
@@ -41,6 +44,7 @@ function App() {
         const snap = await loadSnapshot();
         state.current.snapshot = snap;
         runsFromSnapshot(state.current, snap.runs);
+        runsFromActive(state.current, snap.active);
       } catch (e) {
         console.warn((e as Error).message);
       }
@@ -50,7 +54,9 @@ function App() {
     const live = new LiveConnection('/dashboard/events', {
       onItems: (items) => {
         const t = Date.now();
+        const t0 = performance.now();
         for (const i of items) apply(state.current, i, t);
+        work.longestApplyMs = Math.max(work.longestApplyMs, performance.now() - t0);
         // targets and incidents come from the snapshot: read it again (at most every 2 s) when they change
         if (items.some((i) => SNAPSHOT_CHANGES.test(i.subject))) refreshSoon ??= setTimeout(() => void refresh().finally(() => (refreshSoon = undefined)), 2000);
         rerender(0);
@@ -59,7 +65,7 @@ function App() {
       onState: setConn,
     });
     live.start();
-    (window as unknown as { homeostat: unknown }).homeostat = { state: state.current, live, refresh };
+    (window as unknown as { homeostat: unknown }).homeostat = { state: state.current, live, refresh, work };
     const tick = setInterval(() => setNow(Date.now()), 1000);
     const poll = setInterval(() => void refresh(), 15_000);
     return () => {
@@ -70,6 +76,11 @@ function App() {
     };
   }, []);
 
+  const renderStart = performance.now();
+  useLayoutEffect(() => {
+    work.renders++;
+    work.longestRenderMs = Math.max(work.longestRenderMs, performance.now() - renderStart);
+  });
   const s = state.current;
   const snap = s.snapshot;
   const runs = [...s.runs.values()];
