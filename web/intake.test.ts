@@ -86,6 +86,7 @@ describe('alert intake over HTTP', () => {
     expect(await stored()).toBe(2);
     // resolved: a new event with status resolved
     const resolved = nextMessage<{ status: string }>(op, 'events.alert.InstanceDown', (e) => e.data.status === 'resolved');
+    await op.flush(); // the subscription is in place before the intake publishes
     const rr = await post('/alerts/alertmanager', amBody([{ name: 'InstanceDown', fp: 'fp-1', status: 'resolved' }]));
     expect(await rr.json()).toMatchObject({ accepted: 1 });
     await resolved;
