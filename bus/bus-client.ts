@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { Kvm, type KV } from '@nats-io/kv';
 import { describeZodError, EnvelopeSchema, makeEnvelope, newId, type Envelope } from './envelope.js';
+import { KvRecords } from './atomic-records.js';
 import { DurableOutbox, type DurableOutboxOptions } from './durable-outbox.js';
 import { eventProblem, type EventData, type EventFamily, type EventKind } from './event-catalogue.js';
 import { NoRespondersError, RequestTimeoutError } from './errors.js';
@@ -343,6 +344,15 @@ export class BusClient {
   /** Opens a JetStream KV bucket, creating it with `opts` when missing. */
   async openKv(bucket: string, opts: { history?: number; ttlMs?: number } = {}): Promise<KV> {
     return new Kvm(this.nc).create(bucket, { history: opts.history ?? 1, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
+  }
+
+  /**
+   * Opens (creating when missing) a KV bucket of typed records changed by compare-and-set: returns
+   * a factory of {@link KvRecords}, one per key prefix and record schema.
+   */
+  async openRecords(bucket: string, opts: { ttlMs?: number } = {}): Promise<<T>(prefix: string, schema: z.ZodType<T>) => KvRecords<T>> {
+    const kv = await this.openKv(bucket, { history: 1, ...opts });
+    return <T>(prefix: string, schema: z.ZodType<T>) => new KvRecords<T>(kv, bucket, prefix, schema, this.log.child({ bucket }));
   }
 
   /** True once the connection is closed for good. */

@@ -47,7 +47,7 @@ import {
   logsClean,
 } from '../handlers/index.js';
 import { ContainerMonitor, HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
-import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
+import { loadPlaybookDir, openTriggerState, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { openDiagnoser } from '../diagnosis/index.js';
 import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
@@ -215,7 +215,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     cleanups.push(() => engineBus.close());
     const journal = await RunJournal.open(engineBus, log);
     const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
-    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
+    const triggerState = await openTriggerState(engineBus);
+    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal, triggerState, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
     // durable bus: events through HOMEOSTAT_EVENTS; unfinished runs of the journal resume first
     await engine.startDurable();
     cleanups.push(() => engine.stop());
