@@ -67,18 +67,21 @@ export class BusClient {
     readonly log: Logger,
     /** The NATS user this client logged in as (its role or actor), when known. */
     readonly user?: string,
+    /** Replicas of the streams and KV buckets this client creates (its credentials'; 1 by default). */
+    readonly replicas = 1,
   ) {}
 
   static async connect(creds: Credentials, component: string, log: Logger): Promise<BusClient> {
     const nc = await connect({
-      servers: creds.url,
+      // a cluster's nodes as a comma list: the client picks one and fails over to the others
+      servers: creds.url.split(',').map((u) => u.trim()),
       user: creds.user,
       pass: creds.password,
       name: component,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
-    const client = new BusClient(nc, component, log.child({ component }), creds.user);
+    const client = new BusClient(nc, component, log.child({ component }), creds.user, creds.replicas ?? 1);
     void client.#watchStatus();
     return client;
   }
@@ -343,7 +346,7 @@ export class BusClient {
 
   /** Opens a JetStream KV bucket, creating it with `opts` when missing. */
   async openKv(bucket: string, opts: { history?: number; ttlMs?: number } = {}): Promise<KV> {
-    return new Kvm(this.nc).create(bucket, { history: opts.history ?? 1, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
+    return new Kvm(this.nc).create(bucket, { history: opts.history ?? 1, replicas: this.replicas, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
   }
 
   /**

@@ -9,7 +9,7 @@ import { runningTracing } from '../telemetry/index.js';
 
 function ownCredentials(settings: Readonly<Settings>, what: string): Credentials {
   if (!settings.natsUrl) throw new CliError(`the ${what} needs NATS_URL (and HOMEOSTAT_NATS_USER / HOMEOSTAT_NATS_PASSWORD of its role)`);
-  return { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined };
+  return { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined, replicas: settings.jsReplicas };
 }
 
 /** Stops `stop` on SIGTERM/SIGINT, then exits 0. */

@@ -9,9 +9,11 @@ import {
   loadAclPolicy,
   startHeartbeat,
   startNatsServer,
+  startNatsCluster,
   subjects,
   type Credentials,
   type ManagedNatsServer,
+  type ManagedNatsCluster,
 } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import {
@@ -84,10 +86,18 @@ export interface StackOptions {
   pidDir?: string;
   /** Start the HTTP server (alert intake, /healthz, the dashboard) on 127.0.0.1:`settings.httpPort` (default true). */
   web?: boolean;
+  /**
+   * Run nats-server as a cluster of this many nodes on loopback (`homeostat up --cluster 3`):
+   * routes between all, JetStream streams and KV buckets with min(N, 5) replicas, components given
+   * the node list. Ignored with NATS_URL (then HOMEOSTAT_JS_REPLICAS sets the replicas).
+   */
+  cluster?: number;
 }
 
 export interface Stack {
   nats: ManagedNatsServer | null;
+  /** The cluster when started with `cluster` ≥ 2 (the same object as `nats`). */
+  cluster: ManagedNatsCluster | null;
   natsUrl: string;
   credentials(role: string): Credentials;
   registry: TargetRegistry;
@@ -144,18 +154,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   try {
     let nats: ManagedNatsServer | null = null;
+    let cluster: ManagedNatsCluster | null = null;
     const blacklistStore = blacklistStoreIn(dir);
     const blocked = settings.natsUrl ? new Set<string>() : activeBlacklist(blacklistStore);
     if (!settings.natsUrl) {
-      nats = await startNatsServer({ dir, policy, log, blocked });
+      if ((opts.cluster ?? 1) >= 2) nats = cluster = await startNatsCluster({ dir, policy, log, blocked, size: opts.cluster! });
+      else nats = await startNatsServer({ dir, policy, log, blocked });
       const n = nats;
-      homeostatPids.push(n.pid);
+      homeostatPids.push(...(cluster ? cluster.nodes.map((x) => x.pid) : [n.pid]));
       // cleanups run newest first: the pid file goes once the server has stopped
-      if (opts.pidDir) cleanups.push(writeChildPidFile(opts.pidDir, 'nats-server', n.pid, n.configFile));
+      if (opts.pidDir) {
+        const d = opts.pidDir;
+        if (cluster) for (const [i, node] of cluster.nodes.entries()) cleanups.push(writeChildPidFile(d, `nats-server-${i}`, node.pid, node.configFile));
+        else cleanups.push(writeChildPidFile(d, 'nats-server', n.pid, n.configFile));
+      }
       cleanups.push(() => n.stop());
       if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     }
-    const credentials = (role: string): Credentials => (nats ? nats.credentials(role) : { url: settings.natsUrl! });
+    const credentials = (role: string): Credentials => (nats ? nats.credentials(role) : { url: settings.natsUrl!, replicas: settings.jsReplicas });
     const beatMs = opts.componentHeartbeatMs ?? 1000;
 
     const registry = await TargetRegistry.create(targets, { targetCredentials: credentials('target'), dir, log });
@@ -279,6 +295,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     return {
       nats,
+      cluster,
       natsUrl: nats?.url ?? settings.natsUrl!,
       credentials,
       registry,
