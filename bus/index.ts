@@ -20,3 +20,4 @@ export { DurableConsumer, type DurableConsumerOptions, type DurableConsumerStats
 export { EVENT_CATALOGUE, FAMILY_CATALOGUE, eventSchema, eventProblem, type EventName, type EventFamily, type EventKind, type EventData } from './event-catalogue.js';
 export { injectTrace, extractTrace, withMessageContext, activeTraceId, traceIdOf, messagingAttributes, inSpan, startSpan, withSpan, failSpan, tracer, SpanKind, type Span, type SpanOptions } from './trace-context.js';
 export { KvRecords, MemoryRecords, recordKey, recordKeyPart, type AtomicRecords, type RecordChange } from './atomic-records.js';
+export { Leases, LEASE_BUCKET, type Lease, type LeaseAnswer } from './leases.js';

@@ -53,6 +53,7 @@ import { loadPlaybookDir, openTriggerState, PlaybookEngine, refuseUnserved, RunJ
 import { openDiagnoser } from '../diagnosis/index.js';
 import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
+import { claimStackIdentity } from './stack-identity.js';
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
 import { wireDashboard } from './dashboard-wiring.js';
@@ -229,6 +230,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
     cleanups.push(() => engineBus.close());
+    if (settings.natsUrl) {
+      // a shared bus: one stack per identity (its own server is already one per home)
+      const id = await claimStackIdentity(engineBus, settings.identity, log);
+      cleanups.push(() => id.release());
+    }
     const journal = await RunJournal.open(engineBus, log);
     const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
     const triggerState = await openTriggerState(engineBus);
