@@ -81,6 +81,12 @@ function matchAfterSubject(pb: LoadedPlaybook, env: Envelope<unknown>): TriggerM
  */
 export class TriggerGate {
   readonly #state: TriggerState;
+  /**
+   * Refusals known to hold until a time, by record key: a dedupe window or a cooldown is only ever
+   * extended by another engine, and a refused budget only lifted by a reset (which every engine
+   * hears), so an event inside them is refused here without asking the store again.
+   */
+  readonly #refused = new Map<string, Admission & { kind: 'deduplicated' | 'cooldown' | 'budget_refused' }>();
 
   constructor(
     private playbooks: LoadedPlaybook[],
@@ -125,14 +131,22 @@ export class TriggerGate {
     if (on.dedupe) {
       const key = dedupeKey(pb, env);
       if (key !== null) {
+        const dk = `dedupe.${recordKey(name, dedupeRecordPart(key))}`;
+        const known = this.#known(dk, now);
+        if (known) return known;
         const window = on.dedupe.window;
         const until = await this.#state.dedupe.update(recordKey(name, dedupeRecordPart(key)), (cur) =>
           cur && cur.until > now ? { result: cur.until } : { next: { until: now + window }, result: null, expiresAt: now + window },
         );
+        // this event opened the window: the next ones with the key are refused here until it closes
+        this.#remember(dk, { kind: 'deduplicated', key, untilMs: until ?? now + window });
         if (until !== null) return { kind: 'deduplicated', key, untilMs: until };
       }
     }
-    return this.#state.targets.update(recordKey(name, target), (cur): RecordChange<TargetTriggerState, Admission> => {
+    const tk = `target.${recordKey(name, target)}`;
+    const known = this.#known(tk, now);
+    if (known) return known;
+    const answer = await this.#state.targets.update(recordKey(name, target), (cur): RecordChange<TargetTriggerState, Admission> => {
       const s: TargetTriggerState = cur ?? { starts: [], exhausted: false };
       if (s.cooldownUntil !== undefined && s.cooldownUntil > now) return { result: { kind: 'cooldown', untilMs: s.cooldownUntil } };
       let next: TargetTriggerState = s;
@@ -148,11 +162,31 @@ export class TriggerGate {
       next = { ...next, ...(streak ? { streak } : {}) };
       return { next, result: { kind: 'start', delayMs }, ...this.#expiry(pb, next) };
     });
+    if (answer.kind === 'cooldown') this.#remember(tk, answer);
+    else if (answer.kind === 'budget_refused') this.#remember(tk, { ...answer, first: false });
+    return answer;
+  }
+
+  #known(key: string, now: number): Admission | undefined {
+    const r = this.#refused.get(key);
+    if (!r) return undefined;
+    if (r.untilMs > now) return r;
+    this.#refused.delete(key);
+    return undefined;
+  }
+
+  #remember(key: string, refusal: Admission & { kind: 'deduplicated' | 'cooldown' | 'budget_refused' }): void {
+    if (this.#refused.size >= 10_000) {
+      const now = Date.now();
+      for (const [k, r] of this.#refused) if (r.untilMs <= now) this.#refused.delete(k);
+    }
+    this.#refused.set(key, refusal);
   }
 
   /** A run of `pb` on `target` ended: its cooldown starts now, and its back-off streak notes the end. */
   async ended(pb: LoadedPlaybook, target: string, now: number): Promise<void> {
     const c = pb.playbook.on.cooldown;
+    if (c) this.#remember(`target.${recordKey(pb.playbook.name, target)}`, { kind: 'cooldown', untilMs: now + c });
     await this.#state.targets.update(recordKey(pb.playbook.name, target), (cur) => {
       if (!c && !cur?.streak) return { result: undefined };
       const s: TargetTriggerState = cur ?? { starts: [], exhausted: false };
@@ -163,6 +197,8 @@ export class TriggerGate {
 
   /** Lifts the flap budget of `playbook` on `target` (and its back-off streak); says whether it was exhausted. */
   resetBudget(playbook: string, target: string): Promise<boolean> {
+    const known = this.#refused.get(`target.${recordKey(playbook, target)}`);
+    if (known?.kind === 'budget_refused') this.#refused.delete(`target.${recordKey(playbook, target)}`);
     return this.#state.targets.update(recordKey(playbook, target), (cur) => {
       if (!cur) return { result: false };
       const next: TargetTriggerState = { ...cur, starts: [], exhausted: false };

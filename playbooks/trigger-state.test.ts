@@ -61,7 +61,9 @@ describe('trigger state in the HOMEOSTAT_TRIGGERS KV bucket', () => {
     expect(refused).toHaveLength(15);
     // the first refusal is announced once, whichever engine met it
     expect(refused.filter((a) => a.kind === 'budget_refused' && a.first)).toHaveLength(1);
-    expect(await gates[1]!.resetBudget('shared', 't')).toBe(true);
+    // an operator's reset on approvals.budget.reset reaches every engine (no queue group): each lifts its own known refusal
+    const resets = [await gates[1]!.resetBudget('shared', 't'), await gates[0]!.resetBudget('shared', 't')];
+    expect(resets).toEqual([true, false]);
     expect((await gates[0]!.admit(pb!, env, 't', now + 100)).kind).toBe('start');
   });
 });
