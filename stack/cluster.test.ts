@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { BusClient, RunPhaseData } from '../bus/index.js';
+import { BusClient, loadAclPolicy, RunPhaseData, startNatsCluster } from '../bus/index.js';
+import { findLeftovers } from './child-pid-files.js';
 import { loadSettings } from '../config/index.js';
 import { nextMessage } from '../test/setup.js';
 import { startStack } from './stack.js';
@@ -54,6 +55,19 @@ describe('stack on a 3-node nats-server cluster', () => {
     } finally {
       await stack.stop();
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('finds the nodes of a cluster left behind without pid files (by their config under the run directory), for the next up to stop', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'homeostat-cluster-run-'));
+    const settings = loadSettings({ ...process.env, NATS_URL: undefined }, false);
+    const cluster = await startNatsCluster({ dir: runDir, policy: loadAclPolicy(settings.aclFile), size: 3 });
+    try {
+      const found = findLeftovers(runDir, process.pid, false).filter((l) => l.name === 'nats-server').map((l) => l.pid);
+      expect(found.sort()).toEqual(cluster.nodes.map((n) => n.pid).sort());
+    } finally {
+      await cluster.stop();
+      rmSync(runDir, { recursive: true, force: true });
     }
   });
 });
