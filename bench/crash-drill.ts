@@ -160,7 +160,7 @@ export class DrillProcess {
     readonly child: ChildProcess,
     readonly kind: string,
   ) {
-    child.stderr?.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-8000)));
+    child.stderr?.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-64_000)));
     this.exited = new Promise((r) => child.once('exit', () => r()));
   }
 

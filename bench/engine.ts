@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { BusClient, loadAclPolicy, startNatsServer } from '../bus/index.js';
 import { loadSettings } from '../config/index.js';
-import { parsePlaybook, PlaybookEngine } from '../playbooks/index.js';
+import { openTriggerState, parsePlaybook, PlaybookEngine } from '../playbooks/index.js';
 import { startTracing } from '../telemetry/index.js';
 
 /**
@@ -15,10 +15,12 @@ import { startTracing } from '../telemetry/index.js';
  * publishing events and a no-op remediator on a worker thread.
  */
 const { values } = parseArgs({
-  options: { storm: { type: 'string', default: '100000' }, incidents: { type: 'string', default: '1000' }, durable: { type: 'boolean', default: false } },
+  options: { storm: { type: 'string', default: '100000' }, incidents: { type: 'string', default: '1000' }, durable: { type: 'boolean', default: false }, 'kv-triggers': { type: 'boolean', default: false } },
 });
 /** `--durable`: events go through the HOMEOSTAT_EVENTS stream (monitor outbox → durable consumer), as in `homeostat up`. */
 const DURABLE = values.durable;
+/** `--kv-triggers`: dedupe, cooldown and budgets in the HOMEOSTAT_TRIGGERS KV bucket, as in `homeostat up` (default: in memory). */
+const KV_TRIGGERS = values['kv-triggers'];
 const STORM = Number(values.storm);
 const INCIDENTS = Number(values.incidents);
 const ACTIONS = ['bench.noop'];
@@ -68,7 +70,7 @@ const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { work
 await next(worker, 'ready');
 const engineBus = await BusClient.connect(nats.credentials('engine'), 'engine', log);
 const pbs = [parsePlaybook('storm.yaml', STORM_PB, { actions: ACTIONS }), parsePlaybook('incident.yaml', INCIDENT_PB, { actions: ACTIONS })];
-const engine = new PlaybookEngine({ bus: engineBus, playbooks: pbs, log, keepRuns: INCIDENTS + 10 });
+const engine = new PlaybookEngine({ bus: engineBus, playbooks: pbs, log, keepRuns: INCIDENTS + 10, ...(KV_TRIGGERS ? { triggerState: await openTriggerState(engineBus) } : {}) });
 
 // time the engine's own handling of each event: its `events` counter, read every millisecond
 let first = 0;
@@ -97,7 +99,7 @@ if (DURABLE) await engine.startDurable();
 else engine.start();
 await engineBus.flush();
 
-process.stdout.write(`Homeostat engine benchmark — node ${process.version}, ${cpus().length} cores, nats-server on loopback (pid ${nats.pid}), events ${DURABLE ? 'through the durable stream (outbox → HOMEOSTAT_EVENTS → durable consumer)' : 'on core NATS'}\n`);
+process.stdout.write(`Homeostat engine benchmark — node ${process.version}, ${cpus().length} cores, nats-server on loopback (pid ${nats.pid}), events ${DURABLE ? 'through the durable stream (outbox → HOMEOSTAT_EVENTS → durable consumer)' : 'on core NATS'}, trigger state ${KV_TRIGGERS ? 'in the HOMEOSTAT_TRIGGERS KV bucket' : 'in memory'}\n`);
 
 // 1. alert storm: N matching events for one target
 base = engine.stats.events;

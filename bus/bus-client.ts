@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { Kvm, type KV } from '@nats-io/kv';
 import { describeZodError, EnvelopeSchema, makeEnvelope, newId, type Envelope } from './envelope.js';
+import { KvRecords } from './atomic-records.js';
 import { DurableOutbox, type DurableOutboxOptions } from './durable-outbox.js';
 import { eventProblem, type EventData, type EventFamily, type EventKind } from './event-catalogue.js';
 import { NoRespondersError, RequestTimeoutError } from './errors.js';
@@ -66,11 +67,14 @@ export class BusClient {
     readonly log: Logger,
     /** The NATS user this client logged in as (its role or actor), when known. */
     readonly user?: string,
+    /** Replicas of the streams and KV buckets this client creates (its credentials'; 1 by default). */
+    readonly replicas = 1,
   ) {}
 
   static async connect(creds: Credentials, component: string, log: Logger): Promise<BusClient> {
     const nc = await connect({
-      servers: creds.url,
+      // a cluster's nodes as a comma list: the client picks one and fails over to the others
+      servers: creds.url.split(',').map((u) => u.trim()),
       user: creds.user,
       pass: creds.password,
       name: component,
@@ -80,7 +84,7 @@ export class BusClient {
       // per KV put were 5 % of a busy stack's CPU (bench:intake profile); errors still say what failed
       noAsyncTraces: true,
     });
-    const client = new BusClient(nc, component, log.child({ component }), creds.user);
+    const client = new BusClient(nc, component, log.child({ component }), creds.user, creds.replicas ?? 1);
     void client.#watchStatus();
     return client;
   }
@@ -345,7 +349,16 @@ export class BusClient {
 
   /** Opens a JetStream KV bucket, creating it with `opts` when missing. */
   async openKv(bucket: string, opts: { history?: number; ttlMs?: number } = {}): Promise<KV> {
-    return new Kvm(this.nc).create(bucket, { history: opts.history ?? 1, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
+    return new Kvm(this.nc).create(bucket, { history: opts.history ?? 1, replicas: this.replicas, ...(opts.ttlMs !== undefined ? { ttl: opts.ttlMs } : {}) });
+  }
+
+  /**
+   * Opens (creating when missing) a KV bucket of typed records changed by compare-and-set: returns
+   * a factory of {@link KvRecords}, one per key prefix and record schema.
+   */
+  async openRecords(bucket: string, opts: { ttlMs?: number } = {}): Promise<<T>(prefix: string, schema: z.ZodType<T>) => KvRecords<T>> {
+    const kv = await this.openKv(bucket, { history: 1, ...opts });
+    return <T>(prefix: string, schema: z.ZodType<T>) => new KvRecords<T>(kv, bucket, prefix, schema, this.log.child({ bucket }));
   }
 
   /** True once the connection is closed for good. */

@@ -32,6 +32,12 @@ export interface DurableConsumerOptions<S extends z.ZodType> {
   retryDelaysMs?: number[];
   /** Messages handled at once (default 8). */
   concurrency?: number;
+  /**
+   * How long one pull request waits on the server (default 5 s; nats.js' own default is 30 s). A
+   * pull lost with a cluster node (the consumer's leader moved) is noticed after about this long, by
+   * the missed idle heartbeats, and pulled again.
+   */
+  pullExpiresMs?: number;
   /** Acknowledged when it resolves; retried (bounded) when it throws. */
   handler: (env: Envelope<z.infer<S>>, info: DeliveryInfo) => Promise<void>;
 }
@@ -66,7 +72,7 @@ export class DurableConsumer<S extends z.ZodType> {
     opts: DurableConsumerOptions<S>,
     private readonly log: Logger,
   ) {
-    this.#opts = { maxDeliver: 5, ackWaitMs: 30_000, retryDelaysMs: [100, 500, 2000], concurrency: 8, ...opts };
+    this.#opts = { maxDeliver: 5, ackWaitMs: 30_000, retryDelaysMs: [100, 500, 2000], concurrency: 8, pullExpiresMs: 5000, ...opts };
   }
 
   /** Creates (or updates) the durable consumer on the server and starts consuming. */
@@ -94,7 +100,7 @@ export class DurableConsumer<S extends z.ZodType> {
         callback: (_err, msg) => void this.#onMaxDeliveries(msg.string()),
       });
       const consumer = await jetstream(this.bus.nc).consumers.get(o.stream, o.durable);
-      this.#messages = await consumer.consume({ max_messages: o.concurrency * 2 });
+      this.#messages = await consumer.consume({ max_messages: o.concurrency * 2, expires: o.pullExpiresMs });
     } catch (e) {
       throw new DurableBusError('BUS_CONSUMER', `cannot start durable consumer ${o.durable} on ${o.stream}: ${(e as Error).message}`, e, true);
     }

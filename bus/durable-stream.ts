@@ -32,6 +32,7 @@ export async function ensureStream(bus: BusClient, spec: DurableStreamSpec): Pro
     storage: StorageType.File,
     duplicate_window: nanos(spec.duplicateWindowMs ?? 120_000),
     max_age: nanos(spec.maxAgeMs ?? 24 * 3_600_000),
+    num_replicas: bus.replicas,
   };
   try {
     const jsm = await jetstreamManager(bus.nc);

@@ -12,7 +12,8 @@ export * from './data-service-payloads.js';
 export * from './alert-payloads.js';
 export * from './container-payloads.js';
 export { startHeartbeat } from './heartbeat.js';
-export { startNatsServer, freePort, type ManagedNatsServer, type Credentials } from './nats-server.js';
+export { startNatsServer, freePort, type ManagedNatsServer, type Credentials, type StartNatsServerOptions } from './nats-server.js';
+export { startNatsCluster, type ManagedNatsCluster, type StartNatsClusterOptions } from './nats-cluster.js';
 export { loadAclPolicy, generateUsers, renderAuthorization, ROLES, type Role, type AclPolicy, type AclUser } from './acl-policy.js';
 export * from './errors.js';
 export { DurablePublisher, type PublishTiming } from './durable-publisher.js';
@@ -20,3 +21,5 @@ export { ensureStream, publishDurable, DURABLE_STREAMS, type DurableStreamSpec, 
 export { DurableConsumer, type DurableConsumerOptions, type DurableConsumerStats, type DeliveryInfo } from './durable-consumer.js';
 export { EVENT_CATALOGUE, FAMILY_CATALOGUE, eventSchema, eventProblem, type EventName, type EventFamily, type EventKind, type EventData } from './event-catalogue.js';
 export { injectTrace, extractTrace, withMessageContext, traceCarrier, withTraceCarrier, activeTraceId, traceIdOf, messagingAttributes, inSpan, startSpan, withSpan, failSpan, tracer, SpanKind, type Span, type SpanOptions } from './trace-context.js';
+export { KvRecords, MemoryRecords, recordKey, recordKeyPart, type AtomicRecords, type RecordChange } from './atomic-records.js';
+export { Leases, LEASE_BUCKET, type Lease, type LeaseAnswer } from './leases.js';

@@ -7,9 +7,12 @@ import { generateUsers, renderAuthorization, type AclPolicy, type AclUser } from
 import { NatsServerMissingError, NatsServerStartError } from './errors.js';
 
 export interface Credentials {
+  /** One server, or a cluster's nodes as a comma list. */
   url: string;
   user?: string;
   password?: string;
+  /** Replicas of the streams and KV buckets a client logged in with these creates (default 1). */
+  replicas?: number;
 }
 
 export interface ManagedNatsServer {
@@ -44,6 +47,10 @@ export interface StartNatsServerOptions {
   blocked?: ReadonlySet<string>;
   binary?: string;
   log?: Logger;
+  /** The users (and passwords) to configure; generated from `policy` when omitted (a cluster's nodes share one set). */
+  users?: AclUser[];
+  /** Join a cluster: this node's route port and the route ports of the others (loopback), and the JetStream replicas clients should use. */
+  cluster?: { name: string; port: number; routes: readonly number[]; replicas: number };
 }
 
 /** Finds a free TCP port on 127.0.0.1. */
@@ -91,7 +98,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
   const port = opts.port ?? (await freePort());
   const monitorPort = await freePort();
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
-  const users = generateUsers(opts.policy);
+  const users = opts.users ?? generateUsers(opts.policy);
   const configFile = join(opts.dir, 'nats-server.conf');
   const logFile = join(opts.dir, 'nats-server.log');
   const storeDir = join(opts.dir, 'jetstream');
@@ -102,6 +109,9 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
       `log_file: ${JSON.stringify(logFile)}\nlogtime: true\n` +
       `http: "127.0.0.1:${monitorPort}"\n` +
       `jetstream { store_dir: ${JSON.stringify(storeDir)}, max_memory_store: 256MB, max_file_store: 1GB }\n` +
+      (opts.cluster
+        ? `cluster { name: ${JSON.stringify(opts.cluster.name)}, listen: "127.0.0.1:${opts.cluster.port}", routes: [${opts.cluster.routes.map((p) => JSON.stringify(`nats-route://127.0.0.1:${p}`)).join(', ')}] }\n`
+        : '') +
       renderAuthorization(users, blocked);
     writeFileSync(configFile, conf, { mode: 0o600 });
   };
@@ -128,7 +138,7 @@ export async function startNatsServer(opts: StartNatsServerOptions): Promise<Man
     credentials(user: string): Credentials {
       const u = users.find((x) => x.user === user);
       if (!u) throw new NatsServerStartError(`no user "${user}" in the ACL policy`);
-      return { url, user: u.user, password: u.password };
+      return { url, user: u.user, password: u.password, ...(opts.cluster ? { replicas: opts.cluster.replicas } : {}) };
     },
     async reload(blocked = new Set<string>()) {
       const before = await configLoadTime(monitorUrl);

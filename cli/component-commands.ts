@@ -2,14 +2,14 @@ import type { Logger } from 'pino';
 import { BusClient, startHeartbeat, type Credentials } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import { ActionServer, ACTION_REGISTRY, IdempotencyLedger, notifySend, servedActions } from '../handlers/index.js';
-import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal } from '../playbooks/index.js';
+import { loadPlaybookDir, openTriggerState, PlaybookEngine, refuseUnserved, RunJournal } from '../playbooks/index.js';
 import { openDiagnoser } from '../diagnosis/index.js';
 import { CliError } from './errors.js';
 import { runningTracing } from '../telemetry/index.js';
 
 function ownCredentials(settings: Readonly<Settings>, what: string): Credentials {
   if (!settings.natsUrl) throw new CliError(`the ${what} needs NATS_URL (and HOMEOSTAT_NATS_USER / HOMEOSTAT_NATS_PASSWORD of its role)`);
-  return { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined };
+  return { url: settings.natsUrl, user: settings.natsUser || undefined, password: settings.natsPassword || undefined, replicas: settings.jsReplicas };
 }
 
 /** Stops `stop` on SIGTERM/SIGINT, then exits 0. */
@@ -48,7 +48,8 @@ export async function engineCommand(o: { playbooks?: string; ackWaitMs?: number 
   }
   const journal = await RunJournal.open(bus, log);
   const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
-  const engine = new PlaybookEngine({ bus, playbooks, log: log.child({ component: 'engine' }), journal, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
+  const triggerState = await openTriggerState(bus);
+  const engine = new PlaybookEngine({ bus, playbooks, log: log.child({ component: 'engine' }), journal, triggerState, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
   await engine.startDurable({ ackWaitMs: o.ackWaitMs });
   await bus.flush();
   const stopBeat = startHeartbeat(bus, 'engine', 1000);

@@ -75,7 +75,8 @@ program.hook('preAction', (_root, action) => {
 program
   .command('up')
   .description('run the stack in the foreground: nats-server, monitors, engine, handlers, chaos agent, targets')
-  .action(async () => {
+  .option('--cluster <n>', 'run nats-server as a cluster of N nodes on loopback (JetStream replicas min(N, 5)); ignored with NATS_URL', positiveInt)
+  .action(async (o: { cluster?: number }) => {
     const log = createLogger(settings);
     const runDir = join(settings.home, 'run');
     // one `up` per home; a previous one that was SIGKILLed may have left children behind
@@ -85,7 +86,7 @@ program
     try {
       await stopLeftovers(runDir, log);
       reaper = startOrphanReaper(runDir, settings.root);
-      stack = await startStack({ settings, log, dir: runDir, pidDir: runDir });
+      stack = await startStack({ settings, log, dir: runDir, pidDir: runDir, ...(o.cluster ? { cluster: o.cluster } : {}) });
     } catch (e) {
       reaper?.disarm();
       lock.release();

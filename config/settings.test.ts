@@ -8,6 +8,13 @@ describe('settings: the NATS login', () => {
     // an empty HOMEOSTAT_NATS_USER counts as unset
     expect(loadSettings({ NATS_USER: 'operator', HOMEOSTAT_NATS_USER: '' }, false).natsUser).toBe('operator');
   });
+
+  it('NATS_URL may list a cluster\'s nodes (comma-separated); HOMEOSTAT_JS_REPLICAS is 1 to 5, default 1', () => {
+    expect(loadSettings({ NATS_URL: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222', HOMEOSTAT_JS_REPLICAS: '3' }, false)).toMatchObject({ natsUrl: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222', jsReplicas: 3 });
+    expect(loadSettings({}, false).jsReplicas).toBe(1);
+    expect(() => loadSettings({ NATS_URL: 'nats://a:4222,not a url' }, false)).toThrow(/NATS_URL/);
+    expect(() => loadSettings({ HOMEOSTAT_JS_REPLICAS: '7' }, false)).toThrow(/HOMEOSTAT_JS_REPLICAS/);
+  });
 });
 
 describe('settings: the HTTP server and the notification sinks', () => {

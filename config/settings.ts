@@ -18,7 +18,13 @@ export function projectRoot(): string {
 }
 
 const Env = z.object({
-  NATS_URL: z.string().url().optional(),
+  // one server, or a cluster's nodes as a comma list (the client fails over between them)
+  NATS_URL: z
+    .string()
+    .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'a URL, or several separated by commas')
+    .optional(),
+  HOMEOSTAT_JS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  HOMEOSTAT_IDENTITY: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" or "-"').default('homeostat'),
   HOMEOSTAT_NATS_USER: z.string().optional(),
   HOMEOSTAT_NATS_PASSWORD: z.string().optional(),
   // natscli's names, as `homeostat creds` prints them; HOMEOSTAT_NATS_* win when both are set
@@ -65,6 +71,10 @@ const Env = z.object({
 export interface Settings {
   /** Existing NATS server to use instead of starting one (credentials may be in the URL). */
   natsUrl?: string;
+  /** Replicas of the JetStream streams and KV buckets Homeostat creates on `natsUrl` (HOMEOSTAT_JS_REPLICAS; 3 on a 3-node cluster). */
+  jsReplicas: number;
+  /** This stack's name on a shared bus (HOMEOSTAT_IDENTITY): a second `up` with the same identity on one NATS_URL is refused. */
+  identity: string;
   /** Login for `natsUrl` (HOMEOSTAT_NATS_USER/PASSWORD, else natscli's NATS_USER/NATS_PASSWORD), e.g. for the CLI or a component run on its own. */
   natsUser?: string;
   natsPassword?: string;
@@ -149,6 +159,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, isTTY = Boole
     scorecardDir: join(home, 'scorecards'),
     notifyFile: resolve(e.HOMEOSTAT_NOTIFY ?? join(root, 'handlers', 'notify.yaml')),
     natsUrl: e.NATS_URL,
+    jsReplicas: e.HOMEOSTAT_JS_REPLICAS,
+    identity: e.HOMEOSTAT_IDENTITY,
     natsUser: e.HOMEOSTAT_NATS_USER ?? e.NATS_USER,
     natsPassword: e.HOMEOSTAT_NATS_PASSWORD ?? e.NATS_PASSWORD,
     webhookUrl: e.HOMEOSTAT_WEBHOOK_URL,

@@ -12,7 +12,8 @@ import { RunExecutor } from './run-executor.js';
 import { RunbookMemory } from './runbook-memory.js';
 import type { JournalEntry, RunJournal } from './run-journal.js';
 import type { RunRecord } from './run-record.js';
-import { TriggerGate } from './trigger-gate.js';
+import { TriggerGate, type Selection } from './trigger-gate.js';
+import type { TriggerState } from './trigger-state.js';
 
 export interface EngineOptions {
   bus: BusClient;
@@ -27,6 +28,11 @@ export interface EngineOptions {
   /** The LLM diagnoser `diagnose` steps ask; without it they are skipped with `diagnoserUnavailable` as the reason. */
   diagnoser?: Diagnoser | null;
   diagnoserUnavailable?: string;
+  /**
+   * Where dedupe windows, cooldowns, flap budgets and back-off streaks live. Default: this process's
+   * memory (forgotten on restart); a stack passes {@link openTriggerState}'s KV bucket.
+   */
+  triggerState?: TriggerState;
 }
 
 /** How the engine takes events from the durable bus. */
@@ -73,6 +79,10 @@ export class PlaybookEngine {
   /** The latest event attached to an active run of a playbook with `backoff`, by run id: tried again if the run does not resolve. */
   readonly #pending = new Map<string, Envelope<unknown>>();
   readonly #idle = new Set<() => void>();
+  /** Per target, the tail of its serial work (admission, start, end): one decision at a time per target. */
+  readonly #serial = new Map<string, Promise<void>>();
+  /** Events waiting for an ended run's clean-up, by run id. */
+  readonly #cleanups = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   /** What worked before, per event signature: breaks ties between playbooks of equal priority. */
   readonly runbook = new RunbookMemory();
   readonly #gate: TriggerGate;
@@ -94,7 +104,7 @@ export class PlaybookEngine {
     this.#notifyAction = opts.notifyAction ?? 'notify.send';
     this.#keepRuns = opts.keepRuns ?? 1000;
     this.#journal = opts.journal;
-    this.#gate = new TriggerGate(opts.playbooks);
+    this.#gate = new TriggerGate(opts.playbooks, opts.triggerState);
     this.#approvals = new ApprovalGate(opts.bus, opts.log);
     this.#diagnosis = {
       diagnoser: opts.diagnoser ?? null,
@@ -105,21 +115,24 @@ export class PlaybookEngine {
     };
   }
 
-  /** Starts the playbook a diagnosis chose (when the triage run resolved), through the trigger gate's budget, dedupe and cooldown. */
-  #startChosen(triage: RunRecord, env: Envelope<unknown>): void {
+  /**
+   * Starts the playbook a diagnosis chose (when the triage run resolved), through the trigger gate's
+   * budget, dedupe and cooldown. Runs in the target's serial work.
+   */
+  async #startChosen(triage: RunRecord, env: Envelope<unknown>): Promise<void> {
     const chosen = triage.chosen!;
     const log = this.log.child({ triageRunId: triage.runId, playbook: chosen.playbook, target: triage.target });
     const pb = this.#playbooks.find((p) => p.playbook.name === chosen.playbook);
     if (!pb) return log.warn('the chosen playbook is no longer loaded; nothing started');
     if (this.#active.has(triage.target)) return log.warn('another run is active on the target; the chosen playbook is not started');
     const now = Date.now();
-    const adm = this.#gate.admit(pb, env, triage.target, now);
+    const adm = await this.#gate.admit(pb, env, triage.target, now);
     if (adm.kind !== 'start') return log.warn({ admission: adm.kind }, 'the chosen playbook was refused by its trigger gate');
     const d = chosen.decision;
     const rule = pb.playbook.llm;
     this.stats.chosenByLlm++;
     log.info({ approval: d.kind === 'auto' ? 'auto' : 'required', reason: d.reason }, 'starting the playbook the diagnosis chose');
-    void this.#start(pb, env, triage.target, now, adm.delayMs, {
+    await this.#start(pb, env, triage.target, now, adm.delayMs, {
       triageRunId: triage.runId, approval: d.kind === 'auto' ? 'auto' : 'required', reason: d.reason, confidence: chosen.answer.confidence,
       rootCause: chosen.answer.root_cause.slice(0, 500), approvalTimeoutMs: rule?.approval_timeout ?? 300_000,
     });
@@ -217,7 +230,7 @@ export class PlaybookEngine {
 
   /** Handles one event received on `subject` (default: the envelope's). */
   handleEvent(env: Envelope<unknown>, subject = env.subject ?? ''): void {
-    void this.#onEvent(env, subject);
+    this.#onEvent(env, subject).catch((e: unknown) => this.log.error({ err: (e as Error).message, eventId: env.id, subject }, 'event not handled'));
   }
 
   /**
@@ -247,35 +260,80 @@ export class PlaybookEngine {
     this.stats.matched++;
     const target = env.target ?? '_global';
     const active = this.#active.get(target);
-    if (active) {
-      active.attached++;
-      this.stats.attached++;
-      if (pb.playbook.backoff && pb.playbook.name === active.playbook) this.#pending.set(active.runId, env);
-      return Promise.resolve();
+    if (active && active.status === 'running') return Promise.resolve(this.#attach(active, pb, env));
+    // the run on the target has ended (its final phase is out) and is being cleaned up: the problem came back, decide after it
+    if (active) return this.#afterRun(active.runId).then(() => this.#route(env));
+    return this.#inTurn(target, () => this.#admit(pb, sel, env, target)).then((ended) => (ended ? this.#afterRun(ended).then(() => this.#route(env)) : undefined));
+  }
+
+  /** Resolves once the run has left the active runs and its end is queued in its target's turn. */
+  #afterRun(runId: string): Promise<void> {
+    let w = this.#cleanups.get(runId);
+    if (!w) {
+      let resolve!: () => void;
+      w = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+      this.#cleanups.set(runId, w);
     }
+    return w.promise;
+  }
+
+  /** Runs `work` after the target's earlier serial work (admissions, ends); the returned promise follows `work`. */
+  #inTurn<T>(target: string, work: () => Promise<T>): Promise<T> {
+    const prev = this.#serial.get(target) ?? Promise.resolve();
+    const next = prev.then(work, work);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#serial.set(target, tail);
+    void tail.then(() => {
+      if (this.#serial.get(target) === tail) this.#serial.delete(target);
+    });
+    return next;
+  }
+
+  #attach(active: RunRecord, pb: LoadedPlaybook, env: Envelope<unknown>): void {
+    active.attached++;
+    this.stats.attached++;
+    if (pb.playbook.backoff && pb.playbook.name === active.playbook) this.#pending.set(active.runId, env);
+  }
+
+  /**
+   * Admission through the trigger gate and the start of a run; in the target's turn. Resolves with
+   * the id of a run that ended on the target but is still being cleaned up (decide again after it).
+   */
+  async #admit(pb: LoadedPlaybook, sel: Selection, env: Envelope<unknown>, target: string): Promise<string | undefined> {
+    // a run may have started on the target while this event waited for its turn
+    const active = this.#active.get(target);
+    if (active && active.status === 'running') {
+      this.#attach(active, pb, env);
+      return undefined;
+    }
+    if (active) return active.runId;
     const now = Date.now();
-    const adm = this.#gate.admit(pb, env, target, now);
+    const adm = await this.#gate.admit(pb, env, target, now);
     const fields = { eventId: env.id, playbook: pb.playbook.name, target };
     switch (adm.kind) {
       case 'deduplicated':
         this.stats.deduplicated++;
         this.log.debug({ ...fields, key: adm.key }, 'event deduplicated');
-        return Promise.resolve();
+        return;
       case 'cooldown':
         this.stats.cooldown++;
         this.log.debug({ ...fields, untilMs: adm.untilMs }, 'playbook cooling down on this target');
-        return Promise.resolve();
+        return;
       case 'budget_refused':
         this.stats.budgetRefused++;
         if (adm.first) this.#budgetExhausted(pb, target, adm.untilMs, this.log.child(fields));
         else this.log.debug(fields, 'flap budget exhausted; run refused');
-        return Promise.resolve();
+        return;
       case 'start':
         if (sel.candidates.length > 1) {
           const why = sel.byRunbook ? 'equal priority; the runbook prefers what worked last time' : 'highest priority chosen';
           this.log.info({ ...fields, candidates: sel.candidates, runbook: this.runbook.outcome(env.subject ?? '', pb.playbook.name) }, `several playbooks match; ${why}`);
         }
-        return this.#start(pb, env, target, now, adm.delayMs);
+        await this.#start(pb, env, target, now, adm.delayMs);
+        return undefined;
     }
   }
 
@@ -301,14 +359,28 @@ export class PlaybookEngine {
       .finally(() => {
         if (run.status !== 'running') this.runbook.record(env.subject ?? '', run.playbook, run.status);
         this.#active.delete(target);
-        this.#gate.ended(pb, target, Date.now());
-        const pending = this.#pending.get(run.runId);
-        this.#pending.delete(run.runId);
-        // the problem came back while a back-off playbook's run was failing: try again, through the gate
-        if (pending && run.status !== 'resolved' && run.status !== 'running') void this.#route(pending);
-        // a diagnosis chose a playbook: it runs through the normal path (gate, approvals), never more than one hop
-        if (run.chosen && run.status === 'resolved' && !run.llm) this.#startChosen(run, env);
-        if (this.#active.size === 0) for (const f of [...this.#idle]) f();
+        const ended = Date.now();
+        // in the target's turn: the end is stored (cooldown, back-off) before the next admission on the target
+        void this.#inTurn(target, async () => {
+          try {
+            await this.#gate.ended(pb, target, ended);
+          } catch (e) {
+            this.log.warn({ err: (e as Error).message, runId: run.runId, target }, 'the end of a run was not stored in the trigger state (cooldown and back-off may not apply)');
+          }
+          const pending = this.#pending.get(run.runId);
+          this.#pending.delete(run.runId);
+          // the problem came back while a back-off playbook's run was failing: try again, through the gate
+          if (pending && run.status !== 'resolved' && run.status !== 'running') void this.#route(pending).catch((e: unknown) => this.log.warn({ err: (e as Error).message, target }, 'retry after a failed back-off run not admitted'));
+          // a diagnosis chose a playbook: it runs through the normal path (gate, approvals), never more than one hop
+          if (run.chosen && run.status === 'resolved' && !run.llm) await this.#startChosen(run, env);
+        })
+          .catch((e: unknown) => this.log.warn({ err: (e as Error).message, runId: run.runId, target }, 'work after the end of a run failed'))
+          .finally(() => {
+            if (this.#active.size === 0) for (const f of [...this.#idle]) f();
+          });
+        const waiting = this.#cleanups.get(run.runId);
+        this.#cleanups.delete(run.runId);
+        waiting?.resolve();
       });
     return journaled;
   }
@@ -333,20 +405,26 @@ export class PlaybookEngine {
   }
 
   /** Lifts the flap budget of `playbook` on `target`; says whether it was exhausted. */
-  resetBudget(playbook: string, target: string, by?: string): boolean {
-    const was = this.#gate.resetBudget(playbook, target);
+  async resetBudget(playbook: string, target: string, by?: string): Promise<boolean> {
+    const was = await this.#gate.resetBudget(playbook, target);
     this.log.info({ playbook, target, by, wasExhausted: was }, 'flap budget reset');
     this.bus.publish(subjects.event('playbook', 'budget_reset'), 'playbook.budget_reset', { playbook, target, by, wasExhausted: was }, target === '_global' ? {} : { target });
     return was;
   }
 
-  #onBudgetReset(env: Envelope<BudgetResetData>, msg: Msg): void {
+  async #onBudgetReset(env: Envelope<BudgetResetData>, msg: Msg): Promise<void> {
     const { playbook, target, by } = env.data;
     if (!this.#playbooks.some((p) => p.playbook.name === playbook)) {
       replyTo(this.bus, msg, { accepted: false, message: `no playbook "${playbook}" (known: ${this.#playbooks.map((p) => p.playbook.name).join(', ')})` });
       return;
     }
-    const was = this.resetBudget(playbook, target, by);
+    let was: boolean;
+    try {
+      was = await this.resetBudget(playbook, target, by);
+    } catch (e) {
+      replyTo(this.bus, msg, { accepted: false, message: `flap budget of ${playbook} on ${target} not reset: ${(e as Error).message}` });
+      return;
+    }
     replyTo(this.bus, msg, { accepted: true, message: `flap budget of ${playbook} on ${target} reset${was ? ' (it was exhausted)' : ''}` });
   }
 

@@ -15,3 +15,4 @@ export { RunbookMemory, type RunbookOutcome } from './runbook-memory.js';
 export type { Diagnoser, DiagnosisAnswer, DiagnosisCall, DiagnosisCandidate, DiagnosisLog, DiagnosisReport, DiagnosisRequest } from './diagnosis-port.js';
 export { candidatesOf, decideChoice, eventLogs, eventMetrics, incidentKeyOf, type LlmDecision, type DiagnosisContext } from './diagnose-step.js';
 export { matchTrigger } from './trigger-gate.js';
+export { openTriggerState, memoryTriggerState, TRIGGER_BUCKET, TRIGGER_STATE_TTL_MS, type TriggerState, type TargetTriggerState, type DedupeState } from './trigger-state.js';

@@ -1,6 +1,8 @@
-import { subjectMatches, type Envelope } from '../bus/index.js';
+import { createHash } from 'node:crypto';
+import { recordKey, subjectMatches, type Envelope, type RecordChange } from '../bus/index.js';
 import { evaluateBool } from './expression.js';
-import { FlapBudget } from './flap-budget.js';
+import { takeBudget } from './flap-budget.js';
+import { memoryTriggerState, type TargetTriggerState, type TriggerState } from './trigger-state.js';
 import type { LoadedPlaybook } from './loader.js';
 import type { RunbookMemory } from './runbook-memory.js';
 import { render } from './template.js';
@@ -25,8 +27,6 @@ export interface Selection {
   byRunbook?: boolean;
 }
 
-const SEP = '\u0000';
-const PRUNE_EVERY_MS = 1000;
 
 /** Whether an event matches a playbook's trigger, and if not, which check failed and why. */
 export interface TriggerMatch {
@@ -74,18 +74,26 @@ function matchAfterSubject(pb: LoadedPlaybook, env: Envelope<unknown>): TriggerM
 
 /**
  * The trigger side of the engine: which playbook an event selects (priority decides), and
- * whether that playbook may start a run now: dedupe key and window, cooldown after a run, and
- * the flap budget per target.
+ * whether that playbook may start a run now: dedupe key and window, cooldown after a run, the
+ * flap budget and the back-off streak per playbook + target. That state lives in a
+ * {@link TriggerState} (a KV bucket in a stack: shared by engines, kept across restarts); each
+ * decision is one atomic change of its record.
  */
 export class TriggerGate {
-  readonly #dedupe = new Map<string, number>();
-  readonly #cooldown = new Map<string, number>();
-  readonly #budget = new FlapBudget();
-  /** Back-off per playbook + target: runs in a row and when the last one ended. */
-  readonly #streak = new Map<string, { count: number; lastEnd: number }>();
-  #lastPrune = 0;
+  readonly #state: TriggerState;
+  /**
+   * Refusals known to hold until a time, by record key: a dedupe window or a cooldown is only ever
+   * extended by another engine, and a refused budget only lifted by a reset (which every engine
+   * hears), so an event inside them is refused here without asking the store again.
+   */
+  readonly #refused = new Map<string, Admission & { kind: 'deduplicated' | 'cooldown' | 'budget_refused' }>();
 
-  constructor(private playbooks: LoadedPlaybook[]) {}
+  constructor(
+    private playbooks: LoadedPlaybook[],
+    state?: TriggerState,
+  ) {
+    this.#state = state ?? memoryTriggerState();
+  }
 
   replace(playbooks: LoadedPlaybook[]): void {
     this.playbooks = playbooks;
@@ -114,67 +122,121 @@ export class TriggerGate {
     return { chosen: ordered[0] ?? null, candidates, rejected, byRunbook: ordered !== matches && ordered[0] !== matches[0] };
   }
 
-  /** Whether `pb` may start a run for this event on `target` now; a start is taken from the budget. */
-  admit(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): Admission {
-    this.#prune(now);
+  /**
+   * Whether `pb` may start a run for this event on `target` now; a start is taken from the budget
+   * and stored before this resolves. Callers keep one admission per target at a time.
+   */
+  async admit(pb: LoadedPlaybook, env: Envelope<unknown>, target: string, now: number): Promise<Admission> {
     const { name, on, budget } = pb.playbook;
     if (on.dedupe) {
       const key = dedupeKey(pb, env);
       if (key !== null) {
-        const k = name + SEP + key;
-        const until = this.#dedupe.get(k);
-        if (until !== undefined && until > now) return { kind: 'deduplicated', key, untilMs: until };
-        this.#dedupe.set(k, now + on.dedupe.window);
+        const dk = `dedupe.${recordKey(name, dedupeRecordPart(key))}`;
+        const known = this.#known(dk, now);
+        if (known) return known;
+        const window = on.dedupe.window;
+        const until = await this.#state.dedupe.update(recordKey(name, dedupeRecordPart(key)), (cur) =>
+          cur && cur.until > now ? { result: cur.until } : { next: { until: now + window }, result: null, expiresAt: now + window },
+        );
+        // this event opened the window: the next ones with the key are refused here until it closes
+        this.#remember(dk, { kind: 'deduplicated', key, untilMs: until ?? now + window });
+        if (until !== null) return { kind: 'deduplicated', key, untilMs: until };
       }
     }
-    const cool = this.#cooldown.get(name + SEP + target);
-    if (cool !== undefined && cool > now) return { kind: 'cooldown', untilMs: cool };
-    if (budget) {
-      const b = this.#budget.take(name + SEP + target, budget.runs, budget.per, now);
-      if (!b.ok) return { kind: 'budget_refused', first: b.first, untilMs: b.until };
-    }
-    return { kind: 'start', delayMs: this.#backoff(pb, target, now) };
+    const tk = `target.${recordKey(name, target)}`;
+    const known = this.#known(tk, now);
+    if (known) return known;
+    const answer = await this.#state.targets.update(recordKey(name, target), (cur): RecordChange<TargetTriggerState, Admission> => {
+      const s: TargetTriggerState = cur ?? { starts: [], exhausted: false };
+      if (s.cooldownUntil !== undefined && s.cooldownUntil > now) return { result: { kind: 'cooldown', untilMs: s.cooldownUntil } };
+      let next: TargetTriggerState = s;
+      if (budget) {
+        const b = takeBudget(s, budget.runs, budget.per, now);
+        next = { ...s, ...b.state };
+        if (!b.answer.ok) {
+          const refused: Admission = { kind: 'budget_refused', first: b.answer.first, untilMs: b.answer.until };
+          return b.answer.first ? { next, result: refused, ...this.#expiry(pb, next) } : { result: refused };
+        }
+      }
+      const { streak, delayMs } = backoffStep(pb, next.streak, now);
+      next = { ...next, ...(streak ? { streak } : {}) };
+      return { next, result: { kind: 'start', delayMs }, ...this.#expiry(pb, next) };
+    });
+    if (answer.kind === 'cooldown') this.#remember(tk, answer);
+    else if (answer.kind === 'budget_refused') this.#remember(tk, { ...answer, first: false });
+    return answer;
   }
 
-  /** The wait before a run that was just admitted: 0 for the first in a row, then initial × factor^(n-2), capped. */
-  #backoff(pb: LoadedPlaybook, target: string, now: number): number {
-    const b = pb.playbook.backoff;
-    if (!b) return 0;
-    const k = pb.playbook.name + SEP + target;
-    const s = this.#streak.get(k);
-    if (!s || now - s.lastEnd >= b.reset) {
-      this.#streak.set(k, { count: 1, lastEnd: Number.POSITIVE_INFINITY });
-      return 0;
-    }
-    s.count++;
-    s.lastEnd = Number.POSITIVE_INFINITY;
-    return Math.round(Math.min(b.max, b.initial * b.factor ** (s.count - 2)));
+  #known(key: string, now: number): Admission | undefined {
+    const r = this.#refused.get(key);
+    if (!r) return undefined;
+    if (r.untilMs > now) return r;
+    this.#refused.delete(key);
+    return undefined;
   }
 
-  /** A run of `pb` on `target` ended: its cooldown starts now. */
-  ended(pb: LoadedPlaybook, target: string, now: number): void {
+  #remember(key: string, refusal: Admission & { kind: 'deduplicated' | 'cooldown' | 'budget_refused' }): void {
+    if (this.#refused.size >= 10_000) {
+      const now = Date.now();
+      for (const [k, r] of this.#refused) if (r.untilMs <= now) this.#refused.delete(k);
+    }
+    this.#refused.set(key, refusal);
+  }
+
+  /** A run of `pb` on `target` ended: its cooldown starts now, and its back-off streak notes the end. */
+  async ended(pb: LoadedPlaybook, target: string, now: number): Promise<void> {
     const c = pb.playbook.on.cooldown;
-    if (c) this.#cooldown.set(pb.playbook.name + SEP + target, now + c);
-    const s = this.#streak.get(pb.playbook.name + SEP + target);
-    if (s) s.lastEnd = now;
+    if (c) this.#remember(`target.${recordKey(pb.playbook.name, target)}`, { kind: 'cooldown', untilMs: now + c });
+    await this.#state.targets.update(recordKey(pb.playbook.name, target), (cur) => {
+      if (!c && !cur?.streak) return { result: undefined };
+      const s: TargetTriggerState = cur ?? { starts: [], exhausted: false };
+      const next: TargetTriggerState = { ...s, ...(c ? { cooldownUntil: now + c } : {}), ...(s.streak ? { streak: { ...s.streak, lastEnd: now } } : {}) };
+      return { next, result: undefined, ...this.#expiry(pb, next) };
+    });
   }
 
-  /** Lifts the flap budget of `playbook` on `target`; says whether it was exhausted. */
-  resetBudget(playbook: string, target: string): boolean {
-    this.#streak.delete(playbook + SEP + target);
-    return this.#budget.reset(playbook + SEP + target);
+  /** Lifts the flap budget of `playbook` on `target` (and its back-off streak); says whether it was exhausted. */
+  resetBudget(playbook: string, target: string): Promise<boolean> {
+    const known = this.#refused.get(`target.${recordKey(playbook, target)}`);
+    if (known?.kind === 'budget_refused') this.#refused.delete(`target.${recordKey(playbook, target)}`);
+    return this.#state.targets.update(recordKey(playbook, target), (cur) => {
+      if (!cur) return { result: false };
+      const next: TargetTriggerState = { ...cur, starts: [], exhausted: false };
+      delete next.streak;
+      return { next, result: cur.exhausted };
+    });
   }
 
-  #prune(now: number): void {
-    if (now - this.#lastPrune < PRUNE_EVERY_MS) return;
-    this.#lastPrune = now;
-    for (const [k, until] of this.#dedupe) if (until <= now) this.#dedupe.delete(k);
-    for (const [k, until] of this.#cooldown) if (until <= now) this.#cooldown.delete(k);
-    const maxReset = Math.max(0, ...this.playbooks.map((p) => p.playbook.backoff?.reset ?? 0));
-    for (const [k, s] of this.#streak) if (s.lastEnd <= now - maxReset) this.#streak.delete(k);
-    const maxPer = Math.max(0, ...this.playbooks.map((p) => p.playbook.budget?.per ?? 0));
-    this.#budget.prune(now, maxPer);
+  /** When the record of `pb` on a target stops meaning anything (none while a back-off run is going on). */
+  #expiry(pb: LoadedPlaybook, s: TargetTriggerState): { expiresAt?: number } {
+    const ends: number[] = [];
+    if (s.cooldownUntil !== undefined) ends.push(s.cooldownUntil);
+    const last = s.starts[s.starts.length - 1];
+    if (last !== undefined) ends.push(last + (pb.playbook.budget?.per ?? 0));
+    if (s.streak) {
+      if (s.streak.lastEnd === null) return {};
+      ends.push(s.streak.lastEnd + (pb.playbook.backoff?.reset ?? 0));
+    }
+    return ends.length ? { expiresAt: Math.max(...ends) } : {};
   }
+}
+
+/**
+ * The back-off of a run just admitted: 0 for the first in a row, then initial × factor^(n-2),
+ * capped; a streak whose last run ended `reset` ago or more starts again. `lastEnd` null: a run of
+ * the streak is going on.
+ */
+function backoffStep(pb: LoadedPlaybook, s: TargetTriggerState['streak'], now: number): { streak?: NonNullable<TargetTriggerState['streak']>; delayMs: number } {
+  const b = pb.playbook.backoff;
+  if (!b) return { delayMs: 0 };
+  if (!s || (s.lastEnd !== null && now - s.lastEnd >= b.reset)) return { streak: { count: 1, lastEnd: null }, delayMs: 0 };
+  const count = s.count + 1;
+  return { streak: { count, lastEnd: null }, delayMs: Math.round(Math.min(b.max, b.initial * b.factor ** (count - 2))) };
+}
+
+/** A dedupe key as one record key part: long keys are hashed. */
+function dedupeRecordPart(key: string): string {
+  return key.length > 128 ? `sha256-${createHash('sha256').update(key).digest('hex')}` : key;
 }
 
 /** The rendered dedupe key of an event, or null when the template names a field the event lacks. */

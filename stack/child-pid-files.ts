@@ -79,12 +79,13 @@ export function findLeftovers(runDir: string, self: number = process.pid, prune 
     }
     out.push({ file, name: basename(file, '.pid'), pid: p.pid, group: p.pgid === p.pid });
   }
-  // a nats-server on this run directory's config whose pid file was lost still holds the JetStream store
+  // a nats-server on this run directory's config (or a cluster node's, `node-<i>/`) whose pid file was lost still holds the JetStream store
   const conf = join(runDir, 'nats-server.conf');
+  const nodeConf = new RegExp(`${join(runDir, 'node-').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\d+/nats-server\\.conf`);
   for (const p of listProcUsage()) {
     if (p.state === 'Z' || out.some((o) => o.pid === p.pid)) continue;
     const cmd = readCommand(p.pid, 8192) ?? '';
-    if (/(^|\/)nats-server\s/.test(cmd) && cmd.includes(conf)) out.push({ file: '', name: 'nats-server', pid: p.pid, group: false });
+    if (/(^|\/)nats-server\s/.test(cmd) && (cmd.includes(conf) || nodeConf.test(cmd))) out.push({ file: '', name: 'nats-server', pid: p.pid, group: false });
   }
   return out;
 }

@@ -10,6 +10,7 @@ export function componentEnv(creds: Credentials, extra: Record<string, string> =
     NATS_URL: creds.url,
     HOMEOSTAT_NATS_USER: creds.user ?? '',
     HOMEOSTAT_NATS_PASSWORD: creds.password ?? '',
+    HOMEOSTAT_JS_REPLICAS: String(creds.replicas ?? 1),
     // an operator's natscli login (`eval $(homeostat creds operator)`) must not stand in for the role's
     NATS_USER: '',
     NATS_PASSWORD: '',

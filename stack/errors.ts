@@ -1,5 +1,5 @@
 /** Stable codes of the stack's errors (the composition root and its guard of `$HOMEOSTAT_HOME`). */
-export type StackErrorCode = 'STACK_HOME_LOCKED' | 'STACK_LOCK_IO';
+export type StackErrorCode = 'STACK_HOME_LOCKED' | 'STACK_LOCK_IO' | 'STACK_IDENTITY_TAKEN';
 
 /** An error of the composition root; `code` is stable, `message` says what to do. */
 export class StackError extends Error {

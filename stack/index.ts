@@ -6,3 +6,4 @@ export { acquireHomeLock, readLockHolder, holderAlive, LOCK_FILE, type HomeLock,
 export { stopLeftovers, findLeftovers, writeChildPidFile, removeChildPidFile, REAPER, TARGET_PID_DIR, type ChildPidFile } from './child-pid-files.js';
 export { startOrphanReaper, type OrphanReaper } from './orphan-reaper.js';
 export * from './errors.js';
+export { claimStackIdentity, StackIdentityTakenError, type StackIdentity } from './stack-identity.js';

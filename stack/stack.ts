@@ -9,9 +9,11 @@ import {
   loadAclPolicy,
   startHeartbeat,
   startNatsServer,
+  startNatsCluster,
   subjects,
   type Credentials,
   type ManagedNatsServer,
+  type ManagedNatsCluster,
 } from '../bus/index.js';
 import type { Settings } from '../config/index.js';
 import {
@@ -47,10 +49,11 @@ import {
   logsClean,
 } from '../handlers/index.js';
 import { ContainerMonitor, HealthMonitor, loadMonitorsConfig, ResourceMonitor } from '../monitors/index.js';
-import { loadPlaybookDir, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
+import { loadPlaybookDir, openTriggerState, PlaybookEngine, refuseUnserved, RunJournal, watchPlaybookLibrary, type LoadedPlaybook } from '../playbooks/index.js';
 import { openDiagnoser } from '../diagnosis/index.js';
 import { chaosEndpoints, loadTargets, processTree, TargetRegistry, type ChaosEndpoints, type TargetConfig } from '../targets/index.js';
 import { activeBlacklist, actorLogins, blacklistStoreIn, startAclDefence, type AclDefence } from './acl-defence.js';
+import { claimStackIdentity } from './stack-identity.js';
 import { componentEnv } from './component-env.js';
 import { writeChildPidFile } from './child-pid-files.js';
 import { wireDashboard } from './dashboard-wiring.js';
@@ -88,10 +91,18 @@ export interface StackOptions {
   intakeTimings?: IntakeTimings;
   /** Serve the dashboard from that server (default true; off, its feed does not listen: `bench:dashboard` measures its cost so). */
   dashboard?: boolean;
+  /**
+   * Run nats-server as a cluster of this many nodes on loopback (`homeostat up --cluster 3`):
+   * routes between all, JetStream streams and KV buckets with min(N, 5) replicas, components given
+   * the node list. Ignored with NATS_URL (then HOMEOSTAT_JS_REPLICAS sets the replicas).
+   */
+  cluster?: number;
 }
 
 export interface Stack {
   nats: ManagedNatsServer | null;
+  /** The cluster when started with `cluster` ≥ 2 (the same object as `nats`). */
+  cluster: ManagedNatsCluster | null;
   natsUrl: string;
   credentials(role: string): Credentials;
   registry: TargetRegistry;
@@ -148,18 +159,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
   try {
     let nats: ManagedNatsServer | null = null;
+    let cluster: ManagedNatsCluster | null = null;
     const blacklistStore = blacklistStoreIn(dir);
     const blocked = settings.natsUrl ? new Set<string>() : activeBlacklist(blacklistStore);
     if (!settings.natsUrl) {
-      nats = await startNatsServer({ dir, policy, log, blocked });
+      if ((opts.cluster ?? 1) >= 2) nats = cluster = await startNatsCluster({ dir, policy, log, blocked, size: opts.cluster! });
+      else nats = await startNatsServer({ dir, policy, log, blocked });
       const n = nats;
-      homeostatPids.push(n.pid);
+      homeostatPids.push(...(cluster ? cluster.nodes.map((x) => x.pid) : [n.pid]));
       // cleanups run newest first: the pid file goes once the server has stopped
-      if (opts.pidDir) cleanups.push(writeChildPidFile(opts.pidDir, 'nats-server', n.pid, n.configFile));
+      if (opts.pidDir) {
+        const d = opts.pidDir;
+        if (cluster) for (const [i, node] of cluster.nodes.entries()) cleanups.push(writeChildPidFile(d, `nats-server-${i}`, node.pid, node.configFile));
+        else cleanups.push(writeChildPidFile(d, 'nats-server', n.pid, n.configFile));
+      }
       cleanups.push(() => n.stop());
       if (ownDir) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     }
-    const credentials = (role: string): Credentials => (nats ? nats.credentials(role) : { url: settings.natsUrl! });
+    const credentials = (role: string): Credentials => (nats ? nats.credentials(role) : { url: settings.natsUrl!, replicas: settings.jsReplicas });
     const beatMs = opts.componentHeartbeatMs ?? 1000;
 
     const registry = await TargetRegistry.create(targets, { targetCredentials: credentials('target'), dir, log });
@@ -217,9 +234,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const engineBus = await BusClient.connect(credentials('engine'), 'engine', log);
     cleanups.push(() => engineBus.close());
+    if (settings.natsUrl) {
+      // a shared bus: one stack per identity (its own server is already one per home)
+      const id = await claimStackIdentity(engineBus, settings.identity, log);
+      cleanups.push(() => id.release());
+    }
     const journal = await RunJournal.open(engineBus, log);
     const llm = openDiagnoser(settings.llm, log.child({ component: 'diagnosis' }));
-    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
+    const triggerState = await openTriggerState(engineBus);
+    const engine = new PlaybookEngine({ bus: engineBus, playbooks, log: log.child({ component: 'engine' }), journal, triggerState, diagnoser: llm.diagnoser, diagnoserUnavailable: llm.unavailable });
     // durable bus: events through HOMEOSTAT_EVENTS; unfinished runs of the journal resume first
     await engine.startDurable();
     cleanups.push(() => engine.stop());
@@ -282,6 +305,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     return {
       nats,
+      cluster,
       natsUrl: nats?.url ?? settings.natsUrl!,
       credentials,
       registry,
