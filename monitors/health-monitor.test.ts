@@ -1,17 +1,17 @@
 import { createServer } from 'node:net';
 import type { ZodType } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRecoveredData, TargetUnhealthyData, type BusClient } from '../bus/index.js';
+import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRapidCheckData, TargetRecoveredData, TargetUnhealthyData, type BusClient } from '../bus/index.js';
 import { readProc, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
 import { HealthMonitor } from './index.js';
 import { nextMessage, setup, type TestContext } from '../test/setup.js';
 
 /** A registry of `targets` (targets.yaml entries) watched by a health monitor; nothing started yet. */
-async function watch(ctx: TestContext, targets: unknown[]) {
+async function watch(ctx: TestContext, targets: unknown[], opts: { rapidCheck?: { everyMs: number; forMs: number } } = {}) {
   const configs = TargetsFileSchema.parse({ targets }).targets;
   const registry = await TargetRegistry.create(configs, { targetCredentials: ctx.nats.credentials('target'), dir: ctx.dir, log: ctx.log });
   ctx.defer(() => registry.stopAll());
-  const monitor = new HealthMonitor({ bus: await ctx.connect('monitor'), targets: registry.all(), log: ctx.log });
+  const monitor = new HealthMonitor({ bus: await ctx.connect('monitor'), targets: registry.all(), log: ctx.log, ...opts });
   ctx.defer(() => monitor.stop());
   monitor.start();
   const op = await ctx.connect('operator', 'watcher');
@@ -28,6 +28,30 @@ const next = async <T>(op: BusClient, subject: string, target: string, schema: Z
 };
 
 describe('health monitor', () => {
+  it('rapid-check mode: once a run on a target resolves, its slow check runs at the rapid interval for the window, announced and ended by events', async () => {
+    await using ctx = await setup();
+    const { registry, monitor, op } = await watch(ctx, [{ name: 'svc', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'exec', argv: ['true'], interval: '30s' }] }], {
+      rapidCheck: { everyMs: 100, forMs: 1500 },
+    });
+    await registry.startAll();
+    // its first attempt is 30 s away
+    expect(monitor.state('svc').checks[0]?.lastResult).toBeNull();
+    const started = next(op, 'events.target.rapid_check', 'svc', TargetRapidCheckData);
+    const engine = await ctx.connect('engine');
+    engine.publish(subjects.run('run1', 'resolved'), 'run.resolved', { runId: 'run1', playbook: 'target-crash-restart', target: 'svc' }, { target: 'svc' });
+    expect((await started).data).toMatchObject({ target: 'svc', phase: 'started', everyMs: 100, forMs: 1500, runId: 'run1', playbook: 'target-crash-restart' });
+    // the 30 s check now runs every 100 ms: attempts follow one another, all passing
+    const results = new Set<unknown>([null]);
+    await expect.poll(() => (results.add(monitor.state('svc').checks[0]!.lastResult), results.size), { timeout: 5000, interval: 20 }).toBeGreaterThan(4);
+    const ended = (await next(op, 'events.target.rapid_check', 'svc', TargetRapidCheckData, 5000)).data;
+    expect(ended).toMatchObject({ target: 'svc', phase: 'ended', runId: 'run1', failures: 0 });
+    expect(ended.attempts).toBeGreaterThanOrEqual(8);
+    // back to its own interval: no attempt in the next 500 ms
+    const last = monitor.state('svc').checks[0]!.lastResult;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(monitor.state('svc').checks[0]!.lastResult).toBe(last);
+  });
+
   it('leaves a serving python http.server alone, reports it unhealthy once when frozen and recovered when continued', async () => {
     await using ctx = await setup();
     const port = await freePort();
