@@ -5,6 +5,7 @@ import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRapidC
 import { readProc, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
 import { HealthMonitor } from './index.js';
 import { nextMessage, setup, type TestContext } from '../test/setup.js';
+import { BUSYBOX_IMAGE, containerName, removeContainers, requireDocker } from '../test/docker.js';
 
 /** A registry of `targets` (targets.yaml entries) watched by a health monitor; nothing started yet. */
 async function watch(ctx: TestContext, targets: unknown[], opts: { rapidCheck?: { everyMs: number; forMs: number } } = {}) {
@@ -28,6 +29,34 @@ const next = async <T>(op: BusClient, subject: string, target: string, schema: Z
 };
 
 describe('health monitor', () => {
+  it("a container's HEALTHCHECK going unhealthy is pushed from the events stream as events.target.unhealthy, and healthy again as recovered", async () => {
+    const docker = await requireDocker();
+    await using ctx = await setup();
+    const name = containerName('healthcheck');
+    ctx.defer(() => removeContainers(docker, [name]));
+    const c = await docker.createContainer({
+      name,
+      Image: BUSYBOX_IMAGE,
+      Cmd: ['sleep', '600'],
+      Healthcheck: { Test: ['CMD-SHELL', 'test ! -e /tmp/sick'], Interval: 200e6, Timeout: 1e9, Retries: 1, StartPeriod: 0 },
+      HostConfig: { NetworkMode: 'host' },
+    });
+    await c.start();
+    await expect.poll(async () => (await c.inspect()).State.Health?.Status, { timeout: 10_000 }).toBe('healthy');
+    const { registry, monitor, op } = await watch(ctx, [{ name: 'hc', driver: 'docker', container: name, stopGrace: '1s' }]);
+    expect(await registry.startAll()).toEqual([]);
+    const unhealthy = next(op, 'events.target.unhealthy', 'hc', TargetUnhealthyData);
+    // the fault, from outside Homeostat: the container's own check starts failing
+    await (await c.exec({ Cmd: ['touch', '/tmp/sick'] })).start({ Detach: true });
+    expect((await unhealthy).data).toMatchObject({ target: 'hc', check: 'docker-healthcheck', kind: 'docker', failures: 1 });
+    expect(monitor.state('hc').healthy).toBe(false);
+    expect(monitor.unhealthy).toEqual(['hc']);
+    const recovered = next(op, 'events.target.recovered', 'hc', TargetRecoveredData);
+    await (await c.exec({ Cmd: ['rm', '/tmp/sick'] })).start({ Detach: true });
+    expect((await recovered).data).toMatchObject({ target: 'hc', check: 'docker-healthcheck', kind: 'docker' });
+    expect(monitor.state('hc').healthy).toBe(true);
+  });
+
   it('rapid-check mode: once a run on a target resolves, its slow check runs at the rapid interval for the window, announced and ended by events', async () => {
     await using ctx = await setup();
     const { registry, monitor, op } = await watch(ctx, [{ name: 'svc', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'exec', argv: ['true'], interval: '30s' }] }], {

@@ -60,6 +60,8 @@ interface Watched {
   lastBeat: number | null;
   checks: CheckState[];
   off: () => void;
+  /** Since when the container's own HEALTHCHECK says unhealthy (docker targets; 0: it does not). */
+  dockerUnhealthySince: number;
   /** Rapid-check mode (after a fix): until when, what started it, and what it saw. */
   rapid: { until: number; timer: NodeJS.Timeout; runId: string | null; playbook: string | null; attempts: number; failures: number } | null;
 }
@@ -132,6 +134,7 @@ export class HealthMonitor {
           last: null,
         })),
         off: () => undefined,
+        dockerUnhealthySince: 0,
         rapid: null,
       };
       w.off = rt.driver.onState((s) => this.#onState(w, s));
@@ -144,6 +147,10 @@ export class HealthMonitor {
     const target = w.rt.config.name;
     if (s.kind === 'started') {
       this.#activate(w);
+      return;
+    }
+    if (s.kind === 'health') {
+      this.#onDockerHealth(w, s.status, s.at);
       return;
     }
     if (s.kind === 'unreachable' || s.kind === 'reachable') {
@@ -160,6 +167,29 @@ export class HealthMonitor {
         : { target, pid: null, code: null, signal: null, uptimeMs: 0, restarts: s.restarts, error: s.error };
     this.opts.log.warn(data, s.kind === 'exited' ? 'target exited unexpectedly' : 'target could not be started');
     this.opts.bus.publish(subjects.event('target', 'exited'), 'target.exited', data, { target });
+  }
+
+  /**
+   * A container's HEALTHCHECK verdict, pushed from the events stream: `unhealthy` publishes
+   * `events.target.unhealthy` (check `docker-healthcheck`, kind `docker`) once per outage, and the
+   * next `healthy` `events.target.recovered`.
+   */
+  #onDockerHealth(w: Watched, status: 'healthy' | 'unhealthy', at: number): void {
+    const target = w.rt.config.name;
+    const check = 'docker-healthcheck';
+    if (status === 'unhealthy') {
+      if (w.dockerUnhealthySince) return;
+      w.dockerUnhealthySince = Date.now();
+      const data: TargetUnhealthyData = { target, check, kind: 'docker', reason: "the container's HEALTHCHECK reports unhealthy", latencyMs: Math.max(0, Date.now() - at), failures: 1 };
+      this.opts.log.warn(data, 'container unhealthy (its HEALTHCHECK)');
+      this.opts.bus.publish(subjects.event('target', 'unhealthy'), 'target.unhealthy', data, { target });
+      return;
+    }
+    if (!w.dockerUnhealthySince) return;
+    const outageMs = Date.now() - w.dockerUnhealthySince;
+    w.dockerUnhealthySince = 0;
+    this.opts.log.info({ target, check, outageMs }, 'container healthy again (its HEALTHCHECK)');
+    this.opts.bus.publish(subjects.event('target', 'recovered'), 'target.recovered', { target, check, kind: 'docker', outageMs, latencyMs: Math.max(0, Date.now() - at) } satisfies TargetRecoveredData, { target });
   }
 
   #activate(w: Watched): void {
@@ -327,12 +357,12 @@ export class HealthMonitor {
     const w = this.#watched.get(name);
     if (!w) throw new Error(`the health monitor does not watch "${name}"`);
     const checks = w.checks.map((cs) => ({ name: cs.name, kind: cs.check.kind, ok: cs.last?.ok ?? null, lastResult: cs.last, failures: cs.failures, unhealthy: cs.unhealthy }));
-    return { target: name, running: w.active, healthy: w.active && checks.every((c) => !c.unhealthy), checks };
+    return { target: name, running: w.active, healthy: w.active && !w.dockerUnhealthySince && checks.every((c) => !c.unhealthy), checks };
   }
 
   /** Targets with a check in an outage. */
   get unhealthy(): string[] {
-    return [...this.#watched.values()].filter((w) => w.checks.some((c) => c.unhealthy)).map((w) => w.rt.config.name);
+    return [...this.#watched.values()].filter((w) => w.dockerUnhealthySince > 0 || w.checks.some((c) => c.unhealthy)).map((w) => w.rt.config.name);
   }
 
   stop(): void {

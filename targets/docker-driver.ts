@@ -16,7 +16,8 @@ function statusCode(e: unknown): number | undefined {
 /**
  * Drives one container through the Docker Engine API. Deaths are pushed from the engine's events
  * stream (`die`, `oom`, `start`, `health_status`), never polled: the driver keeps the container's
- * last known state and emits `started` / `exited` on each transition, whether the engine's event
+ * last known state and emits `started` / `exited` on each transition (and `health` when the
+ * container's own HEALTHCHECK changes verdict), whether the engine's event
  * or its own call saw it first. After the stream reconnects the container is inspected again and
  * a death missed meanwhile is emitted then. A container that does not exist (and has no `create`)
  * is reported as `start_failed` and looked for again every `retry`.
@@ -152,6 +153,10 @@ export class DockerDriver implements TargetDriver {
     if (e.action === 'oom') this.#oomAt = e.at || Date.now();
     else if (e.action === 'die') this.#markExited(e.exitCode ?? null, Date.now(), false);
     else if (e.action === 'start') void this.#resync();
+    else if (e.action === 'health_status' && this.#running && (e.health === 'healthy' || e.health === 'unhealthy')) {
+      this.#log[e.health === 'healthy' ? 'info' : 'warn']({ health: e.health }, 'container health changed');
+      this.#emit({ kind: 'health', status: e.health, at: e.at || Date.now() });
+    }
     else if (e.action === 'destroy' && this.#running) this.#markExited(null, Date.now(), false);
   }
 
@@ -160,8 +165,11 @@ export class DockerDriver implements TargetDriver {
     try {
       const info = await this.#docker.getContainer(this.#container).inspect();
       this.#logPath = info.LogPath;
-      if (info.State.Running && info.State.Pid > 0) this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
-      else if (!info.State.Running) this.#markExited(info.State.ExitCode, Date.parse(info.State.FinishedAt) || Date.now(), info.State.OOMKilled);
+      if (info.State.Running && info.State.Pid > 0) {
+        this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
+        // a verdict given while the stream was away (or before it was watched) is not lost
+        if (info.State.Health?.Status === 'unhealthy') this.#emit({ kind: 'health', status: 'unhealthy', at: Date.now() });
+      } else if (!info.State.Running) this.#markExited(info.State.ExitCode, Date.parse(info.State.FinishedAt) || Date.now(), info.State.OOMKilled);
     } catch (e) {
       if (statusCode(e) === 404 && this.#running) this.#markExited(null, Date.now(), false);
     }

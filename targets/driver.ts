@@ -37,6 +37,8 @@ export type TargetStateChange =
       cause?: { rootCause: RootCause; evidence: string | null; diskUsedPct: number | null };
     }
   | { kind: 'start_failed'; error: string; restarts: number; at: number }
+  /** Docker targets: the container's own HEALTHCHECK changed verdict (`health_status` from the events stream). */
+  | { kind: 'health'; status: 'healthy' | 'unhealthy'; at: number }
   /** The driver lost (or regained) what it drives the target through, e.g. the Docker engine. */
   | { kind: 'unreachable'; error: string; at: number }
   | { kind: 'reachable'; at: number };
