@@ -43,7 +43,9 @@ function dirBytes(dir: string): number {
  * - a running container's declared `logDir` whose filesystem is fuller than `logSaturationPct` →
  *   `events.container.log_saturation` (once per episode: again only after it fell back under the threshold);
  * - more than `zombieThreshold` exited containers carrying Homeostat's label on an engine →
- *   `events.container.zombie_outbreak` (once per episode), for the engine's first docker target.
+ *   `events.container.zombie_outbreak` (once per episode), for the engine's first docker target;
+ *   counted when such a container's `die` arrives on the engine's events stream (pushed), and on
+ *   every interval as a backstop.
  */
 export class ContainerMonitor {
   readonly #offs: (() => void)[] = [];
@@ -51,6 +53,8 @@ export class ContainerMonitor {
   readonly #outbreak = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
+  #counting = false;
+  #recount = false;
 
   constructor(private readonly opts: ContainerMonitorOptions) {}
 
@@ -60,6 +64,15 @@ export class ContainerMonitor {
 
   start(): void {
     for (const rt of this.#docker) this.#offs.push(rt.driver.onState((s) => this.#onState(rt, s)));
+    // zombies are counted when a labelled container dies (pushed), the poll is the backstop
+    const sockets = new Set(this.#docker.map((rt) => (rt.config as DockerTargetConfig).socket));
+    for (const socket of sockets) {
+      this.#offs.push(
+        DockerEngine.of(socket, this.opts.log).onContainerEvent((e) => {
+          if (e.action === 'die' && e.attributes[HOMEOSTAT_LABEL] !== undefined) this.#recountZombies();
+        }),
+      );
+    }
     if (this.#docker.length) {
       this.#timer = setInterval(() => void this.#tick(), this.opts.intervalMs ?? 1000);
       void this.#tick();
@@ -84,12 +97,28 @@ export class ContainerMonitor {
     if (data.rootCause === 'oom_killed') this.opts.bus.publish(subjects.event('container', 'oom_killed'), 'container.oom_killed', data, { target });
   }
 
+  /** A recount now, or right after the one in flight (deaths that come in a burst are coalesced). */
+  #recountZombies(): void {
+    if (this.#counting) {
+      this.#recount = true;
+      return;
+    }
+    this.#counting = true;
+    void this.#checkZombies().finally(() => {
+      this.#counting = false;
+      if (this.#recount) {
+        this.#recount = false;
+        this.#recountZombies();
+      }
+    });
+  }
+
   async #tick(): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
     try {
       this.#checkLogDirs();
-      await this.#checkZombies();
+      if (!this.#counting) await this.#checkZombies();
     } finally {
       this.#busy = false;
     }
