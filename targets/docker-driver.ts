@@ -43,6 +43,8 @@ export class DockerDriver implements TargetDriver {
   #emitted: Promise<void> = Promise.resolve();
   /** The container's json-file log on this machine (from inspect), read directly for a death's root cause. */
   #logPath = '';
+  /** When this driver last asked the engine to start the container (cleared once it is seen running). */
+  #startRequestedAt: number | undefined;
 
   constructor(
     private readonly config: DockerTargetConfig,
@@ -66,6 +68,10 @@ export class DockerDriver implements TargetDriver {
   /** The container's name. */
   get container(): string {
     return this.#container;
+  }
+  /** The main process's pid as last seen running (no engine call); undefined when it is not running. */
+  get pid(): number | undefined {
+    return this.#running ? this.#pid : undefined;
   }
   /** Whether the engine's events stream is connected. */
   get engineReachable(): boolean {
@@ -115,8 +121,10 @@ export class DockerDriver implements TargetDriver {
     this.#pid = pid;
     this.#startedMs = startedMs;
     this.#startError = undefined;
+    const requestedAt = this.#startRequestedAt;
+    this.#startRequestedAt = undefined;
     this.#log.info({ pid }, 'container running');
-    this.#emit({ kind: 'started', pid, at: startedMs, restarts: this.#restarts });
+    this.#emit({ kind: 'started', pid, at: startedMs, restarts: this.#restarts, ...(requestedAt !== undefined ? { requestedAt } : {}) });
   }
 
   #markExited(code: number | null, at: number, oomKilled: boolean): void {
@@ -185,15 +193,16 @@ export class DockerDriver implements TargetDriver {
     this.#retry = null;
     const c = this.#docker.getContainer(this.#container);
     try {
-      let info = await c.inspect().catch(async (e: unknown) => {
+      // start first (304: it runs already; 404: create it), then one inspect: no inspect before
+      this.#startRequestedAt = Date.now();
+      await c.start().catch(async (e: unknown) => {
+        if (statusCode(e) === 304) return;
         if (statusCode(e) !== 404 || !this.config.create) throw e;
         await this.#create();
-        return c.inspect();
-      });
-      if (!info.State.Running) {
+        this.#startRequestedAt = Date.now();
         await c.start();
-        info = await c.inspect();
-      }
+      });
+      const info = await c.inspect();
       this.#logPath = info.LogPath;
       // a container that died at once is reported by its die event
       if (info.State.Running && info.State.Pid > 0) this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
@@ -261,7 +270,8 @@ export class DockerDriver implements TargetDriver {
 
   restart(): Promise<void> {
     return this.#serial(async () => {
-      await this.#stop();
+      // a dead container (the usual case: it crashed) has nothing to stop
+      if (this.#running) await this.#stop();
       this.#restarts++;
       await this.#start();
     });

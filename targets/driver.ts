@@ -20,7 +20,14 @@ export interface TargetStatus {
 
 /** One change of a target's state, pushed by the driver (never polled). */
 export type TargetStateChange =
-  | { kind: 'started'; pid: number; at: number; restarts: number }
+  | {
+      kind: 'started';
+      pid: number;
+      at: number;
+      restarts: number;
+      /** Docker targets started by Homeostat: when it asked the engine to start the container (ms since the epoch) — the start's own cost begins there. */
+      requestedAt?: number;
+    }
   | {
       kind: 'exited';
       pid: number;
