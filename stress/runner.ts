@@ -238,7 +238,7 @@ export async function runScenarioOnce(
     const expectStop = scenario.outcome.run === 'stopped';
     if (report.detected && expectStop) {
       progress(scenario.id, runIndex, 'waiting for the run to stop');
-      await until(() => report.runStatus !== null, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
+      await until(() => runEnded, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
       const restartedAt = target ? stack.lastStart(target.name) : null;
       if (restartedAt !== null && restartedAt > t0) report.notes.push(`${scenario.target} was restarted, but this fault must not be "fixed"`);
       else report.recovered = report.runStatus === 'stopped';
