@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { subjects, type BusClient, type ContainerCrashedData, type LogSaturationData, type ZombieOutbreakData } from '../bus/index.js';
@@ -41,7 +41,9 @@ function dirBytes(dir: string): number {
  * - an unexpected death → `events.container.crashed` with its root-cause tag (read by the driver
  *   from the last logs), and `events.container.oom_killed` when the tag is `oom_killed`;
  * - a running container's declared `logDir` whose filesystem is fuller than `logSaturationPct` →
- *   `events.container.log_saturation` (once per episode: again only after it fell back under the threshold);
+ *   `events.container.log_saturation` (once per episode: again only after it fell back under the
+ *   threshold); looked at when something in the directory changes (inotify, at most every 100 ms)
+ *   and on every interval;
  * - more than `zombieThreshold` exited containers carrying Homeostat's label on an engine →
  *   `events.container.zombie_outbreak` (once per episode), for the engine's first docker target;
  *   counted when such a container's `die` arrives on the engine's events stream (pushed), and on
@@ -54,6 +56,7 @@ export class ContainerMonitor {
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
   #counting = false;
+  readonly #pending = new Set<string>();
   #recount = false;
 
   constructor(private readonly opts: ContainerMonitorOptions) {}
@@ -72,6 +75,19 @@ export class ContainerMonitor {
           if (e.action === 'die' && e.attributes[HOMEOSTAT_LABEL] !== undefined) this.#recountZombies();
         }),
       );
+    }
+    // a log directory is looked at as soon as something in it changes (inotify), at most every 100 ms
+    for (const rt of this.#docker) {
+      const c = rt.config as DockerTargetConfig;
+      if (!c.logDir) continue;
+      let w: FSWatcher;
+      try {
+        w = watch(c.logDir, { persistent: false }, () => this.#soon(rt));
+      } catch {
+        continue; // not there (yet): the poll looks at it
+      }
+      w.on('error', () => w.close());
+      this.#offs.push(() => w.close());
     }
     if (this.#docker.length) {
       this.#timer = setInterval(() => void this.#tick(), this.opts.intervalMs ?? 1000);
@@ -124,24 +140,35 @@ export class ContainerMonitor {
     }
   }
 
+  #soon(rt: TargetRuntime): void {
+    if (this.#pending.has(rt.config.name)) return;
+    this.#pending.add(rt.config.name);
+    setTimeout(() => {
+      this.#pending.delete(rt.config.name);
+      this.#checkLogDir(rt);
+    }, 100).unref();
+  }
+
   #checkLogDirs(): void {
+    for (const rt of this.#docker) this.#checkLogDir(rt);
+  }
+
+  #checkLogDir(rt: TargetRuntime): void {
     const threshold = this.opts.logSaturationPct ?? 85;
-    for (const rt of this.#docker) {
-      const c = rt.config as DockerTargetConfig;
-      // a dead container's full disk is its crash's business (events.container.crashed, disk_full)
-      if (!c.logDir || !rt.running) continue;
-      const pct = diskUsedPct(c.logDir);
-      if (pct === null) continue;
-      if (pct <= threshold) {
-        this.#saturated.delete(c.name);
-        continue;
-      }
-      if (this.#saturated.has(c.name)) continue;
-      this.#saturated.add(c.name);
-      const data: LogSaturationData = { target: c.name, logDir: c.logDir, usedPct: pct, thresholdPct: threshold, logBytes: dirBytes(c.logDir) };
-      this.opts.log.warn(data, 'log directory saturated');
-      this.opts.bus.publish(subjects.event('container', 'log_saturation'), 'container.log_saturation', data, { target: c.name });
+    const c = rt.config as DockerTargetConfig;
+    // a dead container's full disk is its crash's business (events.container.crashed, disk_full)
+    if (!c.logDir || !rt.running || !this.#timer) return;
+    const pct = diskUsedPct(c.logDir);
+    if (pct === null) return;
+    if (pct <= threshold) {
+      this.#saturated.delete(c.name);
+      return;
     }
+    if (this.#saturated.has(c.name)) return;
+    this.#saturated.add(c.name);
+    const data: LogSaturationData = { target: c.name, logDir: c.logDir, usedPct: pct, thresholdPct: threshold, logBytes: dirBytes(c.logDir) };
+    this.opts.log.warn(data, 'log directory saturated');
+    this.opts.bus.publish(subjects.event('container', 'log_saturation'), 'container.log_saturation', data, { target: c.name });
   }
 
   async #checkZombies(): Promise<void> {
