@@ -16,6 +16,9 @@ export interface ContainerMonitorOptions {
   zombieThreshold?: number;
 }
 
+/** A log directory over the threshold is reported once it still is this long after it was first seen so. */
+const SATURATION_CONFIRM_MS = 300;
+
 /** Bytes held by the files under `dir` (at most 10 000 entries looked at). */
 function dirBytes(dir: string): number {
   let total = 0;
@@ -43,7 +46,8 @@ function dirBytes(dir: string): number {
  * - a running container's declared `logDir` whose filesystem is fuller than `logSaturationPct` →
  *   `events.container.log_saturation` (once per episode: again only after it fell back under the
  *   threshold); looked at when something in the directory changes (inotify, at most every 100 ms)
- *   and on every interval;
+ *   and on every interval, and reported once still over 300 ms after it was first seen over (a
+ *   container dying meanwhile is its crash's business);
  * - more than `zombieThreshold` exited containers carrying Homeostat's label on an engine →
  *   `events.container.zombie_outbreak` (once per episode), for the engine's first docker target;
  *   counted when such a container's `die` arrives on the engine's events stream (pushed), and on
@@ -57,6 +61,8 @@ export class ContainerMonitor {
   #busy = false;
   #counting = false;
   readonly #pending = new Set<string>();
+  /** Since when a log directory has been seen over the threshold, not yet confirmed. */
+  readonly #overSince = new Map<string, number>();
   #recount = false;
 
   constructor(private readonly opts: ContainerMonitorOptions) {}
@@ -157,14 +163,28 @@ export class ContainerMonitor {
     const threshold = this.opts.logSaturationPct ?? 85;
     const c = rt.config as DockerTargetConfig;
     // a dead container's full disk is its crash's business (events.container.crashed, disk_full)
-    if (!c.logDir || !rt.running || !this.#timer) return;
+    if (!c.logDir || !this.#timer) return;
+    if (!rt.running) {
+      this.#overSince.delete(c.name);
+      return;
+    }
     const pct = diskUsedPct(c.logDir);
     if (pct === null) return;
     if (pct <= threshold) {
       this.#saturated.delete(c.name);
+      this.#overSince.delete(c.name);
       return;
     }
     if (this.#saturated.has(c.name)) return;
+    // over on two looks SATURATION_CONFIRM_MS apart: a container that dies meanwhile (the disk filled,
+    // then it stopped: a chain reaction) is left to its crash's remedy, which cleans and restarts it
+    const since = this.#overSince.get(c.name);
+    if (since === undefined || Date.now() - since < SATURATION_CONFIRM_MS) {
+      if (since === undefined) this.#overSince.set(c.name, Date.now());
+      setTimeout(() => this.#checkLogDir(rt), SATURATION_CONFIRM_MS - (since === undefined ? 0 : Date.now() - since)).unref();
+      return;
+    }
+    this.#overSince.delete(c.name);
     this.#saturated.add(c.name);
     const data: LogSaturationData = { target: c.name, logDir: c.logDir, usedPct: pct, thresholdPct: threshold, logBytes: dirBytes(c.logDir) };
     this.opts.log.warn(data, 'log directory saturated');
