@@ -251,7 +251,8 @@ export async function runScenarioOnce(
         (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
         (!scenario.recover.health || !target || (await stack.healthy(target.name)));
       // a run that ended without resolving cannot bring recovery when recovery waits on it
-      await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
+      // (a resolved run may still precede the target's health: e.g. a verify of "running" before it serves)
+      await until(async () => (scenario.recover.runResolved && runEnded && report.runStatus !== 'resolved') || (await steadyAgain()), Math.max(0, remaining), 5);
       const recovered = await steadyAgain();
       if (recovered) {
         const recoveredAt = performance.now();
