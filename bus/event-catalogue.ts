@@ -15,7 +15,7 @@ import { DataServiceUnreachableData, PostgresConnectionExhaustionData, RedisMemo
 import { ResourcePressureData, ResourceRecoveredData } from './resource-payloads.js';
 import { AlertEventData } from './alert-payloads.js';
 import { ContainerCrashedData, DockerReachableData, DockerUnreachableData, LogSaturationData, ZombieOutbreakData } from './container-payloads.js';
-import { TargetExitedData, TargetRecoveredData, TargetUnhealthyData } from './target-payloads.js';
+import { TargetExitedData, TargetRapidCheckData, TargetRecoveredData, TargetUnhealthyData } from './target-payloads.js';
 
 /**
  * The payload schema of every event kind Homeostat publishes, by `<family>.<kind>` of
@@ -36,6 +36,7 @@ export const EVENT_CATALOGUE = {
   'target.exited': TargetExitedData,
   'target.unhealthy': TargetUnhealthyData,
   'target.recovered': TargetRecoveredData,
+  'target.rapid_check': TargetRapidCheckData,
   'redis.memory_pressure': RedisMemoryPressureData,
   'redis.unreachable': DataServiceUnreachableData,
   'postgres.connection_exhaustion': PostgresConnectionExhaustionData,

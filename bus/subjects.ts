@@ -43,6 +43,8 @@ export const subjects = {
   result: (actionId: string) => `results.${subjectToken(actionId, 'action id')}` as const,
   run: (runId: string, phase: RunPhase) => `runs.${subjectToken(runId, 'run id')}.${phase}` as const,
   runsAll: 'runs.>' as const,
+  /** Every run's `resolved` phase (the health monitor's rapid-check mode follows fixes here). */
+  runsResolved: 'runs.*.resolved' as const,
   approval: (runId: string) => `approvals.${subjectToken(runId, 'run id')}` as const,
   /** Every run's approval subject (one token after `approvals.`). */
   approvalsAll: 'approvals.*' as const,

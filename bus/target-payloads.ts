@@ -50,6 +50,25 @@ export const TargetRecoveredData = z.object({
 });
 export type TargetRecoveredData = z.infer<typeof TargetRecoveredData>;
 
+/**
+ * `events.target.rapid_check`: after a fix (a run on the target resolved) its declared checks run
+ * every `everyMs` for `forMs` (the OpsGuard rapid-check mode); `started` when it begins, `ended`
+ * with what it saw. A check already faster keeps its own interval.
+ */
+export const TargetRapidCheckData = z.object({
+  target: z.string(),
+  phase: z.enum(['started', 'ended']),
+  everyMs: z.number().int().positive(),
+  forMs: z.number().int().positive(),
+  /** The resolved run that started it. */
+  runId: z.string().nullable(),
+  playbook: z.string().nullable(),
+  /** `ended`: check attempts made during the mode, and how many failed. */
+  attempts: z.number().int().nonnegative(),
+  failures: z.number().int().nonnegative(),
+});
+export type TargetRapidCheckData = z.infer<typeof TargetRapidCheckData>;
+
 const Signal = z.string().regex(/^SIG[A-Z0-9]+$/, 'a signal name such as SIGKILL');
 
 /** `chaos.process_kill`: send `signal` to the target's main process. */

@@ -84,7 +84,8 @@ export function containerRestart(guard: ContainerGuard) {
     ...containerRestartSpec,
     async run(p) {
       const { driver } = guard.container(p.target, 'container.restart', { destructive: true });
-      const before = (await driver.status()).pid ?? null;
+      // the last pid the driver saw (no inspect: a crashed container, the usual case, has none)
+      const before = driver.pid ?? null;
       await driver.restart();
       const after = await driver.status();
       return { result: { target: p.target, container: driver.container, previousPid: before, pid: after.pid ?? null, status: after.container?.status ?? null } };

@@ -1,17 +1,18 @@
 import { createServer } from 'node:net';
 import type { ZodType } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRecoveredData, TargetUnhealthyData, type BusClient } from '../bus/index.js';
+import { freePort, HeartbeatMissedData, subjects, TargetExitedData, TargetRapidCheckData, TargetRecoveredData, TargetUnhealthyData, type BusClient } from '../bus/index.js';
 import { readProc, TargetRegistry, TargetsFileSchema } from '../targets/index.js';
 import { HealthMonitor } from './index.js';
 import { nextMessage, setup, type TestContext } from '../test/setup.js';
+import { BUSYBOX_IMAGE, containerName, removeContainers, requireDocker } from '../test/docker.js';
 
 /** A registry of `targets` (targets.yaml entries) watched by a health monitor; nothing started yet. */
-async function watch(ctx: TestContext, targets: unknown[]) {
+async function watch(ctx: TestContext, targets: unknown[], opts: { rapidCheck?: { everyMs: number; forMs: number } } = {}) {
   const configs = TargetsFileSchema.parse({ targets }).targets;
   const registry = await TargetRegistry.create(configs, { targetCredentials: ctx.nats.credentials('target'), dir: ctx.dir, log: ctx.log });
   ctx.defer(() => registry.stopAll());
-  const monitor = new HealthMonitor({ bus: await ctx.connect('monitor'), targets: registry.all(), log: ctx.log });
+  const monitor = new HealthMonitor({ bus: await ctx.connect('monitor'), targets: registry.all(), log: ctx.log, ...opts });
   ctx.defer(() => monitor.stop());
   monitor.start();
   const op = await ctx.connect('operator', 'watcher');
@@ -28,6 +29,58 @@ const next = async <T>(op: BusClient, subject: string, target: string, schema: Z
 };
 
 describe('health monitor', () => {
+  it("a container's HEALTHCHECK going unhealthy is pushed from the events stream as events.target.unhealthy, and healthy again as recovered", async () => {
+    const docker = await requireDocker();
+    await using ctx = await setup();
+    const name = containerName('healthcheck');
+    ctx.defer(() => removeContainers(docker, [name]));
+    const c = await docker.createContainer({
+      name,
+      Image: BUSYBOX_IMAGE,
+      Cmd: ['sleep', '600'],
+      Healthcheck: { Test: ['CMD-SHELL', 'test ! -e /tmp/sick'], Interval: 200e6, Timeout: 1e9, Retries: 1, StartPeriod: 0 },
+      HostConfig: { NetworkMode: 'host' },
+    });
+    await c.start();
+    await expect.poll(async () => (await c.inspect()).State.Health?.Status, { timeout: 10_000 }).toBe('healthy');
+    const { registry, monitor, op } = await watch(ctx, [{ name: 'hc', driver: 'docker', container: name, stopGrace: '1s' }]);
+    expect(await registry.startAll()).toEqual([]);
+    const unhealthy = next(op, 'events.target.unhealthy', 'hc', TargetUnhealthyData);
+    // the fault, from outside Homeostat: the container's own check starts failing
+    await (await c.exec({ Cmd: ['touch', '/tmp/sick'] })).start({ Detach: true });
+    expect((await unhealthy).data).toMatchObject({ target: 'hc', check: 'docker-healthcheck', kind: 'docker', failures: 1 });
+    expect(monitor.state('hc').healthy).toBe(false);
+    expect(monitor.unhealthy).toEqual(['hc']);
+    const recovered = next(op, 'events.target.recovered', 'hc', TargetRecoveredData);
+    await (await c.exec({ Cmd: ['rm', '/tmp/sick'] })).start({ Detach: true });
+    expect((await recovered).data).toMatchObject({ target: 'hc', check: 'docker-healthcheck', kind: 'docker' });
+    expect(monitor.state('hc').healthy).toBe(true);
+  });
+
+  it('rapid-check mode: once a run on a target resolves, its slow check runs at the rapid interval for the window, announced and ended by events', async () => {
+    await using ctx = await setup();
+    const { registry, monitor, op } = await watch(ctx, [{ name: 'svc', driver: 'process', command: 'sleep', args: ['60'], checks: [{ kind: 'exec', argv: ['true'], interval: '30s' }] }], {
+      rapidCheck: { everyMs: 100, forMs: 1500 },
+    });
+    await registry.startAll();
+    // its first attempt is 30 s away
+    expect(monitor.state('svc').checks[0]?.lastResult).toBeNull();
+    const started = next(op, 'events.target.rapid_check', 'svc', TargetRapidCheckData);
+    const engine = await ctx.connect('engine');
+    engine.publish(subjects.run('run1', 'resolved'), 'run.resolved', { runId: 'run1', playbook: 'target-crash-restart', target: 'svc' }, { target: 'svc' });
+    expect((await started).data).toMatchObject({ target: 'svc', phase: 'started', everyMs: 100, forMs: 1500, runId: 'run1', playbook: 'target-crash-restart' });
+    // the 30 s check now runs every 100 ms: attempts follow one another, all passing
+    const results = new Set<unknown>([null]);
+    await expect.poll(() => (results.add(monitor.state('svc').checks[0]!.lastResult), results.size), { timeout: 5000, interval: 20 }).toBeGreaterThan(4);
+    const ended = (await next(op, 'events.target.rapid_check', 'svc', TargetRapidCheckData, 5000)).data;
+    expect(ended).toMatchObject({ target: 'svc', phase: 'ended', runId: 'run1', failures: 0 });
+    expect(ended.attempts).toBeGreaterThanOrEqual(8);
+    // back to its own interval: no attempt in the next 500 ms
+    const last = monitor.state('svc').checks[0]!.lastResult;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(monitor.state('svc').checks[0]!.lastResult).toBe(last);
+  });
+
   it('leaves a serving python http.server alone, reports it unhealthy once when frozen and recovered when continued', async () => {
     await using ctx = await setup();
     const port = await freePort();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import {
   HeartbeatData,
   heartbeatComponent,
+  RunPhaseData,
   subjects,
   type BusClient,
   type DockerReachableData,
@@ -9,6 +10,7 @@ import {
   type HeartbeatMissedData,
   type HeartbeatRestoredData,
   type TargetExitedData,
+  type TargetRapidCheckData,
   type TargetRecoveredData,
   type TargetUnhealthyData,
 } from '../bus/index.js';
@@ -58,12 +60,18 @@ interface Watched {
   lastBeat: number | null;
   checks: CheckState[];
   off: () => void;
+  /** Since when the container's own HEALTHCHECK says unhealthy (docker targets; 0: it does not). */
+  dockerUnhealthySince: number;
+  /** Rapid-check mode (after a fix): until when, what started it, and what it saw. */
+  rapid: { until: number; timer: NodeJS.Timeout; runId: string | null; playbook: string | null; attempts: number; failures: number } | null;
 }
 
 export interface HealthMonitorOptions {
   bus: BusClient;
   targets: readonly TargetRuntime[];
   log: Logger;
+  /** After a fix, the target's checks run every `everyMs` for `forMs` (default every 2 s for 60 s). */
+  rapidCheck?: { everyMs: number; forMs: number };
 }
 
 /**
@@ -78,6 +86,9 @@ export interface HealthMonitorOptions {
  *   metrics (e.g. `events.redis.memory_pressure`), or its unreachable event when the server could not be asked.
  * - After every (re)start the counts reset and the start grace applies; an outage spanning a
  *   restart stays open until the check passes again.
+ * - Rapid-check mode: when a run on a target resolves (`runs.<id>.resolved`), its checks run every
+ *   2 s for 60 s (a check already faster keeps its interval), announced with
+ *   `events.target.rapid_check` (`started`, then `ended` with the attempts and failures seen).
  * - A target that is not running is not checked: its unexpected exit is reported once, as
  *   `events.target.exited` (pushed from the driver's exit event), and a start failure as
  *   `events.target.exited` with `pid: null` and `error`.
@@ -95,7 +106,14 @@ export class HealthMonitor {
       // a late beat of the previous process does not count for the new one
       if (w && (!env.data.pid || !w.rt.pid || env.data.pid === w.rt.pid)) w.lastBeat = Date.now();
     });
-    this.#stopBeats = () => sub.unsubscribe();
+    const runs = this.opts.bus.subscribe(subjects.runsResolved, RunPhaseData, (env) => {
+      const { target, runId, playbook } = env.data;
+      if (target && this.#watched.has(target)) this.startRapidCheck(target, { runId, playbook });
+    });
+    this.#stopBeats = () => {
+      sub.unsubscribe();
+      runs.unsubscribe();
+    };
     for (const rt of this.opts.targets) {
       const w: Watched = {
         rt,
@@ -116,6 +134,8 @@ export class HealthMonitor {
           last: null,
         })),
         off: () => undefined,
+        dockerUnhealthySince: 0,
+        rapid: null,
       };
       w.off = rt.driver.onState((s) => this.#onState(w, s));
       this.#watched.set(rt.config.name, w);
@@ -127,6 +147,10 @@ export class HealthMonitor {
     const target = w.rt.config.name;
     if (s.kind === 'started') {
       this.#activate(w);
+      return;
+    }
+    if (s.kind === 'health') {
+      this.#onDockerHealth(w, s.status, s.at);
       return;
     }
     if (s.kind === 'unreachable' || s.kind === 'reachable') {
@@ -143,6 +167,29 @@ export class HealthMonitor {
         : { target, pid: null, code: null, signal: null, uptimeMs: 0, restarts: s.restarts, error: s.error };
     this.opts.log.warn(data, s.kind === 'exited' ? 'target exited unexpectedly' : 'target could not be started');
     this.opts.bus.publish(subjects.event('target', 'exited'), 'target.exited', data, { target });
+  }
+
+  /**
+   * A container's HEALTHCHECK verdict, pushed from the events stream: `unhealthy` publishes
+   * `events.target.unhealthy` (check `docker-healthcheck`, kind `docker`) once per outage, and the
+   * next `healthy` `events.target.recovered`.
+   */
+  #onDockerHealth(w: Watched, status: 'healthy' | 'unhealthy', at: number): void {
+    const target = w.rt.config.name;
+    const check = 'docker-healthcheck';
+    if (status === 'unhealthy') {
+      if (w.dockerUnhealthySince) return;
+      w.dockerUnhealthySince = Date.now();
+      const data: TargetUnhealthyData = { target, check, kind: 'docker', reason: "the container's HEALTHCHECK reports unhealthy", latencyMs: Math.max(0, Date.now() - at), failures: 1 };
+      this.opts.log.warn(data, 'container unhealthy (its HEALTHCHECK)');
+      this.opts.bus.publish(subjects.event('target', 'unhealthy'), 'target.unhealthy', data, { target });
+      return;
+    }
+    if (!w.dockerUnhealthySince) return;
+    const outageMs = Date.now() - w.dockerUnhealthySince;
+    w.dockerUnhealthySince = 0;
+    this.opts.log.info({ target, check, outageMs }, 'container healthy again (its HEALTHCHECK)');
+    this.opts.bus.publish(subjects.event('target', 'recovered'), 'target.recovered', { target, check, kind: 'docker', outageMs, latencyMs: Math.max(0, Date.now() - at) } satisfies TargetRecoveredData, { target });
   }
 
   #activate(w: Watched): void {
@@ -179,7 +226,7 @@ export class HealthMonitor {
   #schedule(w: Watched, cs: CheckState, delayMs: number): void {
     const gen = cs.gen;
     const now = Date.now();
-    const grid = cs.check.kind === 'heartbeat' ? 1 : cs.plan.everyMs;
+    const grid = cs.check.kind === 'heartbeat' ? 1 : this.#everyMs(w, cs);
     // the nearest grid point (a timer that fired a little late must not slip to the point after)
     let at = Math.round((now + delayMs) / grid) * grid;
     if (at <= now) at += grid;
@@ -194,7 +241,62 @@ export class HealthMonitor {
     const r = await runCheck(cs.check, { target: w.rt.config.name, driver: w.rt.driver, port: w.rt.port, heartbeatAgeMs });
     if (gen !== cs.gen || !w.active) return;
     this.#judge(w, cs, r);
-    this.#schedule(w, cs, Math.max(0, nextAttemptMs(cs.check, r, { heartbeatAgeMs }) - (performance.now() - started)));
+    if (w.rapid) {
+      w.rapid.attempts++;
+      if (!r.ok) w.rapid.failures++;
+    }
+    const next = Math.min(nextAttemptMs(cs.check, r, { heartbeatAgeMs }), this.#everyMs(w, cs));
+    this.#schedule(w, cs, Math.max(0, next - (performance.now() - started)));
+  }
+
+  /** The check's interval now: its own, or the rapid-check interval when that is shorter and the mode is on. */
+  #everyMs(w: Watched, cs: CheckState): number {
+    const rapid = this.opts.rapidCheck?.everyMs ?? 2000;
+    return w.rapid && w.rapid.until > Date.now() ? Math.min(cs.plan.everyMs, rapid) : cs.plan.everyMs;
+  }
+
+  /**
+   * Starts (or extends) the rapid-check mode of `target`: its checks run every 2 s (the
+   * `rapidCheck` option) for 60 s. Called when a run on it resolves; callable directly.
+   */
+  startRapidCheck(target: string, by: { runId?: string; playbook?: string } = {}): void {
+    const w = this.#watched.get(target);
+    if (!w) return;
+    const { everyMs, forMs } = this.opts.rapidCheck ?? { everyMs: 2000, forMs: 60_000 };
+    const data = (phase: 'started' | 'ended'): TargetRapidCheckData => ({
+      target,
+      phase,
+      everyMs,
+      forMs,
+      runId: w.rapid?.runId ?? null,
+      playbook: w.rapid?.playbook ?? null,
+      attempts: w.rapid?.attempts ?? 0,
+      failures: w.rapid?.failures ?? 0,
+    });
+    if (w.rapid) clearTimeout(w.rapid.timer);
+    const timer = setTimeout(() => {
+      this.opts.log.info({ target, attempts: w.rapid?.attempts, failures: w.rapid?.failures }, 'rapid-check mode ended');
+      this.opts.bus.publish(subjects.event('target', 'rapid_check'), 'target.rapid_check', data('ended'), { target });
+      w.rapid = null;
+      // the attempts already due at the rapid interval go back to their own
+      this.#reschedule(w, (cs) => cs.plan.everyMs > everyMs, (cs) => cs.plan.everyMs);
+    }, forMs);
+    timer.unref();
+    w.rapid = { until: Date.now() + forMs, timer, runId: by.runId ?? null, playbook: by.playbook ?? null, attempts: w.rapid?.attempts ?? 0, failures: w.rapid?.failures ?? 0 };
+    this.opts.log.info({ target, everyMs, forMs, runId: by.runId }, 'rapid-check mode: checking the target after its fix');
+    this.opts.bus.publish(subjects.event('target', 'rapid_check'), 'target.rapid_check', data('started'), { target });
+    // checks waiting longer than the rapid interval are brought forward
+    this.#reschedule(w, (cs) => cs.plan.everyMs > everyMs, () => everyMs);
+  }
+
+  /** Re-times the waiting (not in-flight) non-heartbeat checks of an active target that `which` picks. */
+  #reschedule(w: Watched, which: (cs: CheckState) => boolean, delayMs: (cs: CheckState) => number): void {
+    if (!w.active) return;
+    for (const cs of w.checks) {
+      if (cs.check.kind === 'heartbeat' || !cs.timer || !which(cs)) continue;
+      this.#halt(cs);
+      this.#schedule(w, cs, delayMs(cs));
+    }
   }
 
   #judge(w: Watched, cs: CheckState, r: CheckAttempt): void {
@@ -255,12 +357,12 @@ export class HealthMonitor {
     const w = this.#watched.get(name);
     if (!w) throw new Error(`the health monitor does not watch "${name}"`);
     const checks = w.checks.map((cs) => ({ name: cs.name, kind: cs.check.kind, ok: cs.last?.ok ?? null, lastResult: cs.last, failures: cs.failures, unhealthy: cs.unhealthy }));
-    return { target: name, running: w.active, healthy: w.active && checks.every((c) => !c.unhealthy), checks };
+    return { target: name, running: w.active, healthy: w.active && !w.dockerUnhealthySince && checks.every((c) => !c.unhealthy), checks };
   }
 
   /** Targets with a check in an outage. */
   get unhealthy(): string[] {
-    return [...this.#watched.values()].filter((w) => w.checks.some((c) => c.unhealthy)).map((w) => w.rt.config.name);
+    return [...this.#watched.values()].filter((w) => w.dockerUnhealthySince > 0 || w.checks.some((c) => c.unhealthy)).map((w) => w.rt.config.name);
   }
 
   stop(): void {
@@ -268,6 +370,8 @@ export class HealthMonitor {
     this.#stopBeats = null;
     for (const w of this.#watched.values()) {
       w.off();
+      if (w.rapid) clearTimeout(w.rapid.timer);
+      w.rapid = null;
       this.#deactivate(w);
     }
     this.#watched.clear();

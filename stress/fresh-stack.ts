@@ -9,7 +9,9 @@ import { checksPass } from './target-probe.js';
 export async function freshStack(settings: Readonly<Settings>, log: Logger, targets?: TargetConfig[], beforeRelease?: (stack: Stack) => Promise<void>): Promise<ScoredStack> {
   const stack = await startStack({ settings, log, chaos: true, ...(targets ? { targets } : {}) });
   const started = new Map<string, number>();
-  for (const t of stack.registry.all()) t.driver.onState((s) => void (s.kind === 'started' && started.set(t.config.name, performance.now())));
+  // a container's start counts from when Homeostat asked the engine to start it (the engine's own start work is the program's cold start)
+  for (const t of stack.registry.all())
+    t.driver.onState((s) => void (s.kind === 'started' && started.set(t.config.name, performance.now() - (s.requestedAt !== undefined ? Math.max(0, Date.now() - s.requestedAt) : 0))));
   return {
     mode: 'fresh',
     operator: stack.credentials('operator'),

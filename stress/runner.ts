@@ -238,7 +238,7 @@ export async function runScenarioOnce(
     const expectStop = scenario.outcome.run === 'stopped';
     if (report.detected && expectStop) {
       progress(scenario.id, runIndex, 'waiting for the run to stop');
-      await until(() => report.runStatus !== null, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
+      await until(() => runEnded, Math.max(0, scenario.timeout - (performance.now() - t0)), 10);
       const restartedAt = target ? stack.lastStart(target.name) : null;
       if (restartedAt !== null && restartedAt > t0) report.notes.push(`${scenario.target} was restarted, but this fault must not be "fixed"`);
       else report.recovered = report.runStatus === 'stopped';
@@ -251,7 +251,8 @@ export async function runScenarioOnce(
         (!scenario.recover.heartbeat || lastBeat > detectedAt) &&
         (!scenario.recover.health || !target || (await stack.healthy(target.name)));
       // a run that ended without resolving cannot bring recovery when recovery waits on it
-      await until(async () => (scenario.recover.runResolved && runEnded) || (await steadyAgain()), Math.max(0, remaining), 5);
+      // (a resolved run may still precede the target's health: e.g. a verify of "running" before it serves)
+      await until(async () => (scenario.recover.runResolved && runEnded && report.runStatus !== 'resolved') || (await steadyAgain()), Math.max(0, remaining), 5);
       const recovered = await steadyAgain();
       if (recovered) {
         const recoveredAt = performance.now();

@@ -16,7 +16,8 @@ function statusCode(e: unknown): number | undefined {
 /**
  * Drives one container through the Docker Engine API. Deaths are pushed from the engine's events
  * stream (`die`, `oom`, `start`, `health_status`), never polled: the driver keeps the container's
- * last known state and emits `started` / `exited` on each transition, whether the engine's event
+ * last known state and emits `started` / `exited` on each transition (and `health` when the
+ * container's own HEALTHCHECK changes verdict), whether the engine's event
  * or its own call saw it first. After the stream reconnects the container is inspected again and
  * a death missed meanwhile is emitted then. A container that does not exist (and has no `create`)
  * is reported as `start_failed` and looked for again every `retry`.
@@ -42,6 +43,8 @@ export class DockerDriver implements TargetDriver {
   #emitted: Promise<void> = Promise.resolve();
   /** The container's json-file log on this machine (from inspect), read directly for a death's root cause. */
   #logPath = '';
+  /** When this driver last asked the engine to start the container (cleared once it is seen running). */
+  #startRequestedAt: number | undefined;
 
   constructor(
     private readonly config: DockerTargetConfig,
@@ -65,6 +68,10 @@ export class DockerDriver implements TargetDriver {
   /** The container's name. */
   get container(): string {
     return this.#container;
+  }
+  /** The main process's pid as last seen running (no engine call); undefined when it is not running. */
+  get pid(): number | undefined {
+    return this.#running ? this.#pid : undefined;
   }
   /** Whether the engine's events stream is connected. */
   get engineReachable(): boolean {
@@ -114,8 +121,10 @@ export class DockerDriver implements TargetDriver {
     this.#pid = pid;
     this.#startedMs = startedMs;
     this.#startError = undefined;
+    const requestedAt = this.#startRequestedAt;
+    this.#startRequestedAt = undefined;
     this.#log.info({ pid }, 'container running');
-    this.#emit({ kind: 'started', pid, at: startedMs, restarts: this.#restarts });
+    this.#emit({ kind: 'started', pid, at: startedMs, restarts: this.#restarts, ...(requestedAt !== undefined ? { requestedAt } : {}) });
   }
 
   #markExited(code: number | null, at: number, oomKilled: boolean): void {
@@ -152,6 +161,10 @@ export class DockerDriver implements TargetDriver {
     if (e.action === 'oom') this.#oomAt = e.at || Date.now();
     else if (e.action === 'die') this.#markExited(e.exitCode ?? null, Date.now(), false);
     else if (e.action === 'start') void this.#resync();
+    else if (e.action === 'health_status' && this.#running && (e.health === 'healthy' || e.health === 'unhealthy')) {
+      this.#log[e.health === 'healthy' ? 'info' : 'warn']({ health: e.health }, 'container health changed');
+      this.#emit({ kind: 'health', status: e.health, at: e.at || Date.now() });
+    }
     else if (e.action === 'destroy' && this.#running) this.#markExited(null, Date.now(), false);
   }
 
@@ -160,8 +173,11 @@ export class DockerDriver implements TargetDriver {
     try {
       const info = await this.#docker.getContainer(this.#container).inspect();
       this.#logPath = info.LogPath;
-      if (info.State.Running && info.State.Pid > 0) this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
-      else if (!info.State.Running) this.#markExited(info.State.ExitCode, Date.parse(info.State.FinishedAt) || Date.now(), info.State.OOMKilled);
+      if (info.State.Running && info.State.Pid > 0) {
+        this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
+        // a verdict given while the stream was away (or before it was watched) is not lost
+        if (info.State.Health?.Status === 'unhealthy') this.#emit({ kind: 'health', status: 'unhealthy', at: Date.now() });
+      } else if (!info.State.Running) this.#markExited(info.State.ExitCode, Date.parse(info.State.FinishedAt) || Date.now(), info.State.OOMKilled);
     } catch (e) {
       if (statusCode(e) === 404 && this.#running) this.#markExited(null, Date.now(), false);
     }
@@ -177,15 +193,16 @@ export class DockerDriver implements TargetDriver {
     this.#retry = null;
     const c = this.#docker.getContainer(this.#container);
     try {
-      let info = await c.inspect().catch(async (e: unknown) => {
+      // start first (304: it runs already; 404: create it), then one inspect: no inspect before
+      this.#startRequestedAt = Date.now();
+      await c.start().catch(async (e: unknown) => {
+        if (statusCode(e) === 304) return;
         if (statusCode(e) !== 404 || !this.config.create) throw e;
         await this.#create();
-        return c.inspect();
-      });
-      if (!info.State.Running) {
+        this.#startRequestedAt = Date.now();
         await c.start();
-        info = await c.inspect();
-      }
+      });
+      const info = await c.inspect();
       this.#logPath = info.LogPath;
       // a container that died at once is reported by its die event
       if (info.State.Running && info.State.Pid > 0) this.#markStarted(info.State.Pid, Date.parse(info.State.StartedAt) || Date.now());
@@ -253,7 +270,8 @@ export class DockerDriver implements TargetDriver {
 
   restart(): Promise<void> {
     return this.#serial(async () => {
-      await this.#stop();
+      // a dead container (the usual case: it crashed) has nothing to stop
+      if (this.#running) await this.#stop();
       this.#restarts++;
       await this.#start();
     });

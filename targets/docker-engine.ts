@@ -16,6 +16,8 @@ export interface ContainerEvent {
   health?: string;
   /** When dockerd emitted it (ms since the epoch). */
   at: number;
+  /** The container's labels and dockerd's other attributes (`image`, `exitCode`…), as the event carries them. */
+  attributes: Readonly<Record<string, string>>;
 }
 
 /** One driver's view of the engine: its container's events and the engine's reachability. */
@@ -57,6 +59,7 @@ export class DockerEngine {
   readonly docker: Docker;
   readonly #watchers = new Set<EngineWatcher>();
   readonly #seen = new Set<string>();
+  readonly #listeners = new Set<(e: ContainerEvent) => void>();
   #stream: NodeJS.ReadableStream | null = null;
   #running = false;
   #reachable = true;
@@ -103,6 +106,16 @@ export class DockerEngine {
       this.#watchers.delete(w);
       if (this.#watchers.size === 0) this.#close();
     };
+  }
+
+  /**
+   * Every watched container event on the engine, of any container (e.g. the container monitor counts
+   * `die`s of containers carrying Homeostat's label). Needs the stream: at least one {@link watch}.
+   * Returns the function that removes the listener.
+   */
+  onContainerEvent(listener: (e: ContainerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   #close(): void {
@@ -218,9 +231,17 @@ export class DockerEngine {
       id,
       name: (attrs['name'] ?? '').replace(/^\//, ''),
       at: raw.timeNano ? Math.floor(raw.timeNano / 1e6) : (raw.time ?? 0) * 1000,
+      attributes: attrs,
     };
     if (action === 'die' && attrs['exitCode'] !== undefined) e.exitCode = Number(attrs['exitCode']);
     if (action === 'health_status') e.health = (raw.Action ?? raw.status ?? '').split(':')[1]?.trim();
     for (const w of this.#watchers) if (w.container === e.name || w.container === id) w.onEvent(e);
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.error({ err }, 'container event listener failed');
+      }
+    }
   }
 }

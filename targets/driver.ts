@@ -20,7 +20,14 @@ export interface TargetStatus {
 
 /** One change of a target's state, pushed by the driver (never polled). */
 export type TargetStateChange =
-  | { kind: 'started'; pid: number; at: number; restarts: number }
+  | {
+      kind: 'started';
+      pid: number;
+      at: number;
+      restarts: number;
+      /** Docker targets started by Homeostat: when it asked the engine to start the container (ms since the epoch) — the start's own cost begins there. */
+      requestedAt?: number;
+    }
   | {
       kind: 'exited';
       pid: number;
@@ -37,6 +44,8 @@ export type TargetStateChange =
       cause?: { rootCause: RootCause; evidence: string | null; diskUsedPct: number | null };
     }
   | { kind: 'start_failed'; error: string; restarts: number; at: number }
+  /** Docker targets: the container's own HEALTHCHECK changed verdict (`health_status` from the events stream). */
+  | { kind: 'health'; status: 'healthy' | 'unhealthy'; at: number }
   /** The driver lost (or regained) what it drives the target through, e.g. the Docker engine. */
   | { kind: 'unreachable'; error: string; at: number }
   | { kind: 'reachable'; at: number };

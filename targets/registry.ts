@@ -57,7 +57,7 @@ export class TargetRegistry {
         running: false,
       };
       driver.onState((s) => {
-        if (s.kind === 'unreachable' || s.kind === 'reachable') return;
+        if (s.kind === 'unreachable' || s.kind === 'reachable' || s.kind === 'health') return;
         rt.running = s.kind === 'started';
         rt.pid = s.kind === 'started' ? s.pid : undefined;
       });
