@@ -161,7 +161,10 @@ export class PlaybookEngine {
     await ensureStream(this.bus, DURABLE_STREAMS.events);
     this.#intake = await DurableConsumer.start(
       this.bus,
-      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5, handler: (env, info) => this.#onEvent(env, info.subject) },
+      { stream: DURABLE_STREAMS.events.name, durable: opts.durable ?? 'engine', schema: z.unknown(), ackWaitMs: opts.ackWaitMs ?? 10_000, maxDeliver: opts.maxDeliver ?? 5,
+        // an event whose trigger state cannot be written yet (a JetStream leader election after a
+        // node died: "jetstream is not enabled" for a few seconds) is retried over ~15 s, not ~3 s
+        retryDelaysMs: [250, 1000, 4000, 10_000], handler: (env, info) => this.#onEvent(env, info.subject) },
       this.log,
     );
   }

@@ -36,10 +36,20 @@ describe('stack on a 3-node nats-server cluster', () => {
       const victim = cluster.nodes.findIndex((n) => n.url.endsWith(`:${port}`));
       expect(victim).toBeGreaterThanOrEqual(0);
       await cluster.killNode(victim);
+      // the survivors elect new leaders for the streams and consumers the dead node led: the fault is
+      // injected once their /healthz says JetStream is current again (an event published during the
+      // election waits in the outbox and the consumers' next pull; that wait is not what this asserts)
+      const survivors = cluster.nodes.filter((_, i) => i !== victim);
+      for (const end = Date.now() + 30_000; ; ) {
+        const ok = await Promise.all(survivors.map((n) => fetch(`${n.monitorUrl}/healthz`).then((r) => r.ok, () => false)));
+        if (ok.every(Boolean)) break;
+        if (Date.now() > end) throw new Error(`JetStream not healthy on the surviving nodes 30 s after the kill: ${JSON.stringify(ok)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
 
       const watcher = await BusClient.connect(stack.credentials('operator'), 'watcher', log);
       try {
-        const resolved = nextMessage(watcher, 'runs.*.resolved', (e) => e.data.target === 'worker-1', 45_000, RunPhaseData);
+        const resolved = nextMessage(watcher, 'runs.*.resolved', (e) => e.data.target === 'worker-1', 50_000, RunPhaseData);
         await watcher.flush();
         // S01: the worker stops heartbeating
         const frozen = performance.now();

@@ -28,7 +28,8 @@ const http = createServer((req, res) => {
 });
 const [nc] = await Promise.all([
   connect({
-    servers: env.HOMEOSTAT_NATS_URL ?? 'nats://127.0.0.1:4222',
+    // one URL, or a cluster's node list (comma-separated): any live node will do
+    servers: (env.HOMEOSTAT_NATS_URL ?? 'nats://127.0.0.1:4222').split(',').map((u) => u.trim()),
     user: env.HOMEOSTAT_NATS_USER,
     pass: env.HOMEOSTAT_NATS_PASSWORD,
     name,
