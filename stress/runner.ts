@@ -252,10 +252,14 @@ export async function runScenarioOnce(
         (!scenario.recover.health || !target || (await stack.healthy(target.name)));
       // a run that ended without resolving cannot bring recovery when recovery waits on it
       // (a resolved run may still precede the target's health: e.g. a verify of "running" before it serves)
-      await until(async () => (scenario.recover.runResolved && runEnded && report.runStatus !== 'resolved') || (await steadyAgain()), Math.max(0, remaining), 5);
-      const recovered = await steadyAgain();
-      if (recovered) {
-        const recoveredAt = performance.now();
+      // recovery is the first moment every condition holds (asking again could catch a check between
+      // two beats and call a recovered target unrecovered)
+      let recoveredAt = 0;
+      await until(async () => {
+        if (await steadyAgain()) recoveredAt = performance.now();
+        return recoveredAt > 0 || (scenario.recover.runResolved && runEnded && report.runStatus !== 'resolved');
+      }, Math.max(0, remaining), 5);
+      if (recoveredAt > 0) {
         report.recovered = true;
         const onlyRun = scenario.recover.runResolved && !scenario.recover.heartbeat && !scenario.recover.health;
         report.mttrMs = round((onlyRun ? resolvedAt : recoveredAt) - t0 - approvalWait);
