@@ -101,7 +101,10 @@ describe('history commands while homeostat up holds the embedded store', () => {
       expect(await cli('incidents')).toMatch(/worker-1\s+heartbeat\s+resolved/);
 
       // homeostat diagnose reads the incident through the recorder too, and the recorder keeps the diagnosis
-      const [incident] = JSON.parse(await cli('incidents', '--json')) as { id: string }[];
+      const incidents = JSON.parse(await cli('incidents', '--json')) as { id: string; signature: string }[];
+      // the checking after the fix (events.target.rapid_check) joins incidents, never opens one
+      expect(incidents.map((i) => i.signature)).not.toContain('events.target.rapid_check');
+      const incident = incidents.find((i) => i.signature === 'events.heartbeat.missed');
       const provider = await ScriptedProvider.start(() => ({
         content: JSON.stringify({ root_cause: 'the worker stopped beating', confidence: 0.8, playbook: 'heartbeat-restart', justification: 'frozen process' }),
       }));

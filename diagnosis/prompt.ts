@@ -32,7 +32,9 @@ const unfence = (s: string) => s.replace(/<<<\s*(END\s+)?DATA[^>]*>>>/gi, '[mark
 export function buildMessages(req: DiagnosisRequest, fence = randomBytes(6).toString('hex')): ChatMessage[] {
   const data = (label: string, text: string) => `${label}:\n<<<DATA ${fence}>>>\n${unfence(text)}\n<<<END DATA ${fence}>>>`;
   const events = req.events.slice(-MAX_EVENTS).map((e) => ({ subject: e.subject, time: e.time, source: e.source, target: e.target, data: e.data }));
-  const incident = redactValue({ signature: req.signature, target: req.target, metrics: req.metrics, events }) as Record<string, unknown>;
+  // the signature is the event's subject (a key named "signature" would be taken for a secret by the
+  // key-based redaction); it is redacted as text, like a log line
+  const incident = { signature: redactText(req.signature), target: req.target, ...(redactValue({ metrics: req.metrics, events }) as Record<string, unknown>) };
   const history = req.runbook.map((r) => ({ playbook: r.playbook, runs: r.runs, resolved: r.resolved, last_status: r.lastStatus }));
   const allowList = req.candidates.map((c) => ({ name: c.name, description: c.description, risk: c.risk }));
   const parts = [

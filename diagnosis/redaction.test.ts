@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { makeEnvelope } from '../bus/index.js';
 import { redactText } from './index.js';
+import { buildMessages } from './prompt.js';
 import { answer, diagnosisConfig, LlmDiagnoser, providerAt, request, ScriptedProvider } from '../test/diagnosis.js';
 
 const corpus = parse(readFileSync(join(import.meta.dirname, 'corpus', 'secrets.yaml'), 'utf8')) as { text: string; secrets: string[] }[];
@@ -19,6 +20,12 @@ describe('redaction', () => {
   it('leaves ordinary log text alone', () => {
     const text = 'worker-1 tick 42 at 12:30:45, version 1.2.3, exit code 137 (OOMKilled); the password is not set; token expired';
     expect(redactText(text)).toBe(text);
+  });
+
+  it("keeps the incident's signature (the event subject) in the prompt: a key named signature is not a secret there", () => {
+    const incident = buildMessages(request({ signature: 'events.heartbeat.missed' }))[1]!.content;
+    expect(incident).toContain('"signature": "events.heartbeat.missed"');
+    expect(incident).not.toContain('"signature": "[REDACTED');
   });
 
   it('no secret of the corpus reaches the provider: in logs, event data, alert annotations and metrics', async () => {

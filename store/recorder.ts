@@ -39,7 +39,7 @@ export interface RecorderOptions {
   queueCapacity?: number;
   /** Event families that never form incidents (default: store, playbook, chaos, handler). */
   ignoreFamilies?: readonly string[];
-  /** Event kinds that report a recovery: they join an incident but never open one (default: restored, recovered, resolved, cleared). */
+  /** Event kinds that report a recovery or follow a fix: they join an incident but never open one (default: restored, recovered, resolved, cleared, rapid_check). */
   recoveryKinds?: readonly string[];
   /** Each target's downtime cost per minute and manual MTTR (targets.yaml `impact`). */
   impact?: (target: string) => TargetImpact | undefined;
@@ -75,7 +75,7 @@ export class Recorder {
     this.#ignore = new Set(opts.ignoreFamilies ?? ['store', 'playbook', 'chaos', 'handler']);
     this.#incidents = new IncidentTracker({
       windowMs: opts.incidentWindowMs ?? 5 * 60_000,
-      recoveryKinds: new Set(opts.recoveryKinds ?? ['restored', 'recovered', 'resolved', 'cleared']),
+      recoveryKinds: new Set(opts.recoveryKinds ?? ['restored', 'recovered', 'resolved', 'cleared', 'rapid_check']),
       impact: opts.impact,
     });
     const where = { store: opts.store.kind, location: opts.store.location };
