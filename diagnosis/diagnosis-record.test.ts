@@ -3,7 +3,7 @@ import { openStore, Recorder } from '../store/index.js';
 import { engineHarness, playbooks } from '../test/engine-harness.js';
 import { capturedLogger, diagnosisConfig, LlmDiagnoser, providerAt, ScriptedProvider } from '../test/diagnosis.js';
 import { throwawaySchema } from '../test/postgres.js';
-import { setup } from '../test/setup.js';
+import { eventually, setup } from '../test/setup.js';
 
 const TRIAGE = `name: triage
 on:
@@ -22,19 +22,6 @@ steps:
     action: test.fix
     with: { target: "{{ event.target }}" }
 `;
-
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 describe('a diagnosis is stored with its incident', () => {
   it('records provider, model, latency, tokens, cost, the answer and the decision; the key is in no log, store row or notification', async () => {

@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newId, StoreDegradedData, StoreRecoveredData, subjects } from '../bus/index.js';
-import { nextMessage, setup } from '../test/setup.js';
+import { eventually, nextMessage, setup } from '../test/setup.js';
 import { throwawayCluster } from '../test/postgres.js';
 import { openStore, Recorder } from './index.js';
-
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 describe('Recorder when PostgreSQL stops (throwaway cluster)', () => {
   it('keeps records in memory, says the store is degraded, writes them when the database returns, and counts what overflowed', async () => {
@@ -35,7 +22,7 @@ describe('Recorder when PostgreSQL stops (throwaway cluster)', () => {
     phase(before, 'started');
     phase(before, 'resolved', { durationMs: 5 });
     await engine.flush();
-    await eventually(async () => expect((await store.getRun(before))?.run.status).toBe('resolved'));
+    await eventually(async () => expect((await store.getRun(before))?.run.status).toBe('resolved'), 15_000, 100);
 
     const degraded = nextMessage(operator, 'events.store.degraded', () => true, 20_000, StoreDegradedData);
     const recovered = nextMessage(operator, 'events.store.recovered', () => true, 60_000, StoreRecoveredData);
@@ -59,7 +46,7 @@ describe('Recorder when PostgreSQL stops (throwaway cluster)', () => {
       engine.publish(subjects.action('notify', 'send'), 'action.request', { actionId: newId(), action: 'notify.send', params: { message: `m${i}` } });
     }
     await engine.flush();
-    await eventually(async () => expect(recorder.stats().dropped).toBeGreaterThan(0));
+    await eventually(async () => expect(recorder.stats().dropped).toBeGreaterThan(0), 15_000, 100);
     const dropped = recorder.stats().dropped;
 
     await cluster.start();

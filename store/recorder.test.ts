@@ -1,22 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newId, subjects, type BusClient } from '../bus/index.js';
-import { setup, type TestContext } from '../test/setup.js';
+import { eventually, setup, type TestContext } from '../test/setup.js';
 import { throwawaySchema } from '../test/postgres.js';
 import { openStore, Recorder } from './index.js';
-
-/** Retries `check` until it passes (a condition to wait for, not a fixed sleep). */
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 async function startRecorder(ctx: TestContext, url: string, schema: string, windowMs = 60_000) {
   const store = await openStore({ databaseUrl: url, schema, storeDir: '/nonexistent', log: ctx.log });

@@ -90,3 +90,17 @@ export function nextMessage<T = unknown>(
     })();
   });
 }
+
+/** Retries `check` until it passes or `timeoutMs` is over (a condition to wait for, not a fixed sleep); rethrows its last failure. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 10_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+}
